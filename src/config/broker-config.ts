@@ -1,0 +1,200 @@
+// Broker settings: Kafka's names where Kafka has one. Sources, lowest to
+// highest precedence: defaults, a server.properties file, FLOE_<NAME>
+// environment variables, then command-line flags and --override key=value.
+
+import { readFileSync } from 'node:fs';
+import {
+  atLeast,
+  ConfigError,
+  define,
+  formatValue,
+  oneOf,
+  parseValue,
+  type ConfigDef,
+  type ConfigValue,
+} from './registry.js';
+import { TOPIC_CONFIGS } from './topic-config.js';
+
+const listenerList = (v: ConfigValue): string | undefined => {
+  for (const l of v as readonly string[]) {
+    try {
+      parseListener(l);
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+  return undefined;
+};
+
+const OWN_BROKER_CONFIGS: readonly ConfigDef[] = [
+  define({ name: 'node.id', type: 'int', default: 1, validate: atLeast(0), doc: 'This broker\'s id, as clients see it in Metadata.' }),
+  define({
+    name: 'listeners',
+    type: 'list',
+    default: ['PLAINTEXT://127.0.0.1:9092'],
+    validate: listenerList,
+    doc: 'Where the Kafka listener binds (PLAINTEXT://host:port; port 0 picks a free port).',
+  }),
+  define({
+    name: 'advertised.listeners',
+    type: 'list',
+    default: null,
+    validate: listenerList,
+    doc: 'What clients are told to connect to; defaults to listeners.',
+  }),
+  define({ name: 'data.dir', type: 'string', default: './data', doc: 'Directory of the embedded object store (objects/) and SQLite metadata store (metadata.db).' }),
+  define({ name: 'object.store', type: 'string', default: 'fs', validate: oneOf('fs'), doc: 'Object store: fs (a local directory under data.dir).' }),
+  define({ name: 'metadata.store', type: 'string', default: 'sqlite', validate: oneOf('sqlite'), doc: 'Metadata store: sqlite (data.dir/metadata.db).' }),
+  define({ name: 'num.partitions', type: 'int', default: 1, validate: atLeast(1), doc: 'Partitions of an auto-created topic, or of CreateTopics with -1.' }),
+  define({ name: 'default.replication.factor', type: 'int', default: 1, validate: atLeast(1), doc: 'Replication factor recorded for topics created without one.' }),
+  define({ name: 'auto.create.topics.enable', type: 'boolean', default: true, doc: 'Create unknown topics on Metadata (when the client allows) and Produce.' }),
+  define({ name: 'delete.topic.enable', type: 'boolean', default: true, doc: 'Allow DeleteTopics (TOPIC_DELETION_DISABLED otherwise).' }),
+  define({ name: 'socket.request.max.bytes', type: 'int', default: 104857600, validate: atLeast(1), doc: 'Largest request frame; larger frames close the connection.' }),
+  define({ name: 'connections.max.idle.ms', type: 'long', default: 600000, validate: atLeast(0), doc: 'Idle connections are closed after this long.' }),
+  define({ name: 'queued.max.requests', type: 'int', default: 500, validate: atLeast(1), doc: 'Requests in progress per connection before the broker stops reading from it.' }),
+  define({ name: 'transaction.max.timeout.ms', type: 'int', default: 900000, validate: atLeast(1), doc: 'Largest transaction timeout InitProducerId accepts.' }),
+  define({ name: 'wal.flush.bytes', type: 'int', default: 4 * 1024 * 1024, validate: atLeast(1), doc: 'Flush the write-ahead buffer to an object once it holds this many bytes.' }),
+  define({ name: 'wal.flush.interval.ms', type: 'int', default: 5, validate: atLeast(0), doc: 'Flush the write-ahead buffer at most this long after its first batch arrived.' }),
+  define({ name: 'wal.max.inflight.flushes', type: 'int', default: 4, validate: atLeast(1), doc: 'Object uploads in flight at once; commits stay in order.' }),
+  define({ name: 'wal.max.pending.bytes', type: 'long', default: 256 * 1024 * 1024, validate: atLeast(1), doc: 'Unacknowledged bytes the broker holds before produce requests wait.' }),
+  define({ name: 'log.cache.bytes', type: 'long', default: 256 * 1024 * 1024, validate: atLeast(0), doc: 'Memory for recently committed batches served to tail consumers.' }),
+  define({ name: 'log.level', type: 'string', default: 'info', validate: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), doc: 'Log level of the structured (pino) log on stdout.' }),
+];
+
+/** Broker-level defaults of topic settings (Kafka's "server default property" of each). */
+const TOPIC_SYNONYM_CONFIGS: readonly ConfigDef[] = TOPIC_CONFIGS.filter(
+  (t) => t.brokerSynonym !== undefined && !OWN_BROKER_CONFIGS.some((b) => b.name === t.brokerSynonym),
+).map((t) => ({ ...t, name: t.brokerSynonym as string, brokerSynonym: undefined, doc: `Default of the topic setting ${t.name}. ${t.doc}` }));
+
+export const BROKER_CONFIGS: readonly ConfigDef[] = [...OWN_BROKER_CONFIGS, ...TOPIC_SYNONYM_CONFIGS].sort((a, b) =>
+  a.name.localeCompare(b.name),
+);
+
+export const BROKER_CONFIG_BY_NAME: ReadonlyMap<string, ConfigDef> = new Map(BROKER_CONFIGS.map((d) => [d.name, d]));
+
+export const envName = (configName: string): string => `FLOE_${configName.toUpperCase().replace(/[.-]/g, '_')}`;
+
+export type ConfigSourceKind = 'default' | 'file' | 'env' | 'flag';
+
+export interface Listener {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export function parseListener(s: string): Listener {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(s.trim());
+  if (m === null) throw new ConfigError(`Invalid listener ${JSON.stringify(s)}: expected NAME://host:port`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError(`Invalid port in listener ${s}`);
+  if (m[1].toUpperCase() !== 'PLAINTEXT') throw new ConfigError(`Listener ${s}: only PLAINTEXT listeners are supported so far`);
+  return { name: m[1].toUpperCase(), host: m[2].replace(/^\[|\]$/g, ''), port };
+}
+
+/** Java .properties, as Kafka's server.properties: key=value or key: value, # and ! comments, \ continuations. */
+export function parseProperties(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i].trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    while (line.endsWith('\\') && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i].trim();
+    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
+    if (m === null) out.set(line, '');
+    else out.set(m[1], m[2]);
+  }
+  return out;
+}
+
+export interface LoadOptions {
+  readonly file?: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Flags and --override pairs, applied last. */
+  readonly overrides?: Readonly<Record<string, string>>;
+  readonly onWarning?: (message: string) => void;
+}
+
+export class BrokerConfig {
+  private constructor(
+    private readonly values: ReadonlyMap<string, ConfigValue | null>,
+    private readonly sources: ReadonlyMap<string, ConfigSourceKind>,
+  ) {}
+
+  static load(opts: LoadOptions = {}): BrokerConfig {
+    const values = new Map<string, ConfigValue | null>();
+    const sources = new Map<string, ConfigSourceKind>();
+    for (const d of BROKER_CONFIGS) {
+      values.set(d.name, d.default);
+      sources.set(d.name, 'default');
+    }
+    const warn = opts.onWarning ?? (() => {});
+    const set = (name: string, raw: string, source: ConfigSourceKind) => {
+      const def = BROKER_CONFIG_BY_NAME.get(name);
+      if (def === undefined) {
+        warn(`The configuration '${name}' was supplied but isn't a known config.`);
+        return;
+      }
+      values.set(name, parseValue(def, raw));
+      sources.set(name, source);
+    };
+    if (opts.file !== undefined) {
+      for (const [k, v] of parseProperties(readFileSync(opts.file, 'utf8'))) set(k, v, 'file');
+    }
+    const env = opts.env ?? {};
+    const byEnv = new Map(BROKER_CONFIGS.map((d) => [envName(d.name), d.name]));
+    for (const [k, v] of Object.entries(env)) {
+      if (!k.startsWith('FLOE_') || v === undefined) continue;
+      const name = byEnv.get(k);
+      if (name === undefined) {
+        warn(`The environment variable '${k}' does not name a Floe setting.`);
+        continue;
+      }
+      set(name, v, 'env');
+    }
+    for (const [k, v] of Object.entries(opts.overrides ?? {})) set(k, v, 'flag');
+    return new BrokerConfig(values, sources);
+  }
+
+  get(name: string): ConfigValue | null {
+    if (!this.values.has(name)) throw new ConfigError(`unknown broker config ${name}`);
+    return this.values.get(name) ?? null;
+  }
+
+  int(name: string): number {
+    return this.get(name) as number;
+  }
+
+  bool(name: string): boolean {
+    return this.get(name) as boolean;
+  }
+
+  string(name: string): string {
+    return this.get(name) as string;
+  }
+
+  list(name: string): readonly string[] {
+    return (this.get(name) as readonly string[] | null) ?? [];
+  }
+
+  /** Whether the setting was given explicitly (STATIC_BROKER_CONFIG), not left at its default. */
+  isExplicit(name: string): boolean {
+    return (this.sources.get(name) ?? 'default') !== 'default';
+  }
+
+  source(name: string): ConfigSourceKind {
+    return this.sources.get(name) ?? 'default';
+  }
+
+  formatted(name: string): string | null {
+    return formatValue(this.get(name));
+  }
+
+  listener(): Listener {
+    return parseListener(this.list('listeners')[0]);
+  }
+
+  advertisedListener(): Listener {
+    const adv = this.list('advertised.listeners');
+    return adv.length > 0 ? parseListener(adv[0]) : this.listener();
+  }
+}

@@ -1,0 +1,318 @@
+// The embedded metadata store: SQLite through better-sqlite3, in WAL mode with
+// synchronous=FULL, so a committed transaction survives kill -9 and power loss
+// before the produce it covers is acknowledged.
+
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  FencedError,
+  NotFoundError,
+  TopicExistsError,
+  type EpochEntry,
+  type MetadataStore,
+  type NewTopic,
+  type ObjectCommit,
+  type OpenedStream,
+  type PartitionRecord,
+  type PreparedObject,
+  type StreamRange,
+  type TopicRecord,
+  type TransactionalIdRecord,
+} from './types.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS cluster (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, next_value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS topics (
+  topic_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  replication_factor INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS topic_configs (
+  topic_id TEXT NOT NULL REFERENCES topics(topic_id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (topic_id, name)
+);
+CREATE TABLE IF NOT EXISTS streams (
+  stream_id INTEGER PRIMARY KEY,
+  epoch INTEGER NOT NULL,
+  start_offset INTEGER NOT NULL,
+  end_offset INTEGER NOT NULL,
+  state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS partitions (
+  topic_id TEXT NOT NULL REFERENCES topics(topic_id) ON DELETE CASCADE,
+  partition INTEGER NOT NULL,
+  stream_id INTEGER NOT NULL REFERENCES streams(stream_id),
+  PRIMARY KEY (topic_id, partition)
+);
+CREATE TABLE IF NOT EXISTS stream_epochs (
+  stream_id INTEGER NOT NULL REFERENCES streams(stream_id),
+  epoch INTEGER NOT NULL,
+  start_offset INTEGER NOT NULL,
+  PRIMARY KEY (stream_id, epoch)
+);
+CREATE TABLE IF NOT EXISTS objects (
+  object_id INTEGER PRIMARY KEY,
+  object_key TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  prepared_at INTEGER NOT NULL,
+  committed_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS stream_ranges (
+  stream_id INTEGER NOT NULL,
+  start_offset INTEGER NOT NULL,
+  end_offset INTEGER NOT NULL,
+  object_id INTEGER NOT NULL REFERENCES objects(object_id),
+  position INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  max_timestamp INTEGER NOT NULL,
+  crc INTEGER NOT NULL,
+  PRIMARY KEY (stream_id, start_offset)
+);
+CREATE INDEX IF NOT EXISTS stream_ranges_by_object ON stream_ranges(object_id);
+CREATE TABLE IF NOT EXISTS transactional_ids (
+  transactional_id TEXT PRIMARY KEY,
+  producer_id INTEGER NOT NULL,
+  producer_epoch INTEGER NOT NULL,
+  timeout_ms INTEGER NOT NULL
+);
+`;
+
+interface TopicRow {
+  topic_id: string;
+  name: string;
+  replication_factor: number;
+  created_at: number;
+}
+
+export class SqliteMetadataStore implements MetadataStore {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+  }
+
+  private nextIds(name: string, count: number): number {
+    const row = this.db
+      .prepare('INSERT INTO sequences (name, next_value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET next_value = next_value + ? RETURNING next_value')
+      .get(name, count, count) as { next_value: number };
+    return row.next_value - count;
+  }
+
+  async clusterId(): Promise<string> {
+    const row = this.db.prepare("SELECT value FROM cluster WHERE key = 'cluster.id'").get() as { value: string } | undefined;
+    if (row) return row.value;
+    const id = randomBytes(16).toString('base64url');
+    this.db.prepare("INSERT OR IGNORE INTO cluster (key, value) VALUES ('cluster.id', ?)").run(id);
+    return (this.db.prepare("SELECT value FROM cluster WHERE key = 'cluster.id'").get() as { value: string }).value;
+  }
+
+  private readTopic(row: TopicRow): TopicRecord {
+    const configs: Record<string, string> = {};
+    for (const c of this.db.prepare('SELECT name, value FROM topic_configs WHERE topic_id = ?').all(row.topic_id) as { name: string; value: string }[]) {
+      configs[c.name] = c.value;
+    }
+    const partitions = (
+      this.db.prepare('SELECT partition, stream_id FROM partitions WHERE topic_id = ? ORDER BY partition').all(row.topic_id) as {
+        partition: number;
+        stream_id: number;
+      }[]
+    ).map((p) => ({ partition: p.partition, streamId: p.stream_id }));
+    return { topicId: row.topic_id, name: row.name, replicationFactor: row.replication_factor, configs, partitions, createdAt: row.created_at };
+  }
+
+  async listTopics(): Promise<TopicRecord[]> {
+    const rows = this.db.prepare('SELECT topic_id, name, replication_factor, created_at FROM topics ORDER BY name').all() as TopicRow[];
+    return rows.map((r) => this.readTopic(r));
+  }
+
+  private insertPartitions(topicId: string, from: number, to: number): PartitionRecord[] {
+    const out: PartitionRecord[] = [];
+    if (to <= from) return out;
+    const first = this.nextIds('stream', to - from);
+    const insertStream = this.db.prepare("INSERT INTO streams (stream_id, epoch, start_offset, end_offset, state) VALUES (?, 0, 0, 0, 'open')");
+    const insertPartition = this.db.prepare('INSERT INTO partitions (topic_id, partition, stream_id) VALUES (?, ?, ?)');
+    for (let p = from; p < to; p++) {
+      const streamId = first + (p - from);
+      insertStream.run(streamId);
+      insertPartition.run(topicId, p, streamId);
+      out.push({ partition: p, streamId });
+    }
+    return out;
+  }
+
+  async createTopic(t: NewTopic): Promise<TopicRecord> {
+    const tx = this.db.transaction(() => {
+      const exists = this.db.prepare('SELECT 1 FROM topics WHERE name = ?').get(t.name);
+      if (exists) throw new TopicExistsError(`Topic '${t.name}' already exists.`);
+      const now = Date.now();
+      this.db.prepare('INSERT INTO topics (topic_id, name, replication_factor, created_at) VALUES (?, ?, ?, ?)').run(t.topicId, t.name, t.replicationFactor, now);
+      const insertConfig = this.db.prepare('INSERT INTO topic_configs (topic_id, name, value) VALUES (?, ?, ?)');
+      for (const [k, v] of Object.entries(t.configs)) insertConfig.run(t.topicId, k, v);
+      this.insertPartitions(t.topicId, 0, t.partitionCount);
+      return this.readTopic({ topic_id: t.topicId, name: t.name, replication_factor: t.replicationFactor, created_at: now });
+    });
+    return tx.immediate();
+  }
+
+  async deleteTopic(topicId: string): Promise<void> {
+    const tx = this.db.transaction(() => {
+      const streams = this.db.prepare('SELECT stream_id FROM partitions WHERE topic_id = ?').all(topicId) as { stream_id: number }[];
+      const r = this.db.prepare('DELETE FROM topics WHERE topic_id = ?').run(topicId);
+      if (r.changes === 0) throw new NotFoundError(`topic ${topicId} does not exist`);
+      const markDeleted = this.db.prepare("UPDATE streams SET state = 'deleted' WHERE stream_id = ?");
+      const dropRanges = this.db.prepare('DELETE FROM stream_ranges WHERE stream_id = ?');
+      for (const s of streams) {
+        markDeleted.run(s.stream_id);
+        dropRanges.run(s.stream_id);
+      }
+    });
+    tx.immediate();
+  }
+
+  async addPartitions(topicId: string, count: number): Promise<PartitionRecord[]> {
+    const tx = this.db.transaction(() => {
+      const row = this.db.prepare('SELECT COUNT(*) AS n FROM partitions WHERE topic_id = ?').get(topicId) as { n: number };
+      if (!this.db.prepare('SELECT 1 FROM topics WHERE topic_id = ?').get(topicId)) throw new NotFoundError(`topic ${topicId} does not exist`);
+      return this.insertPartitions(topicId, row.n, count);
+    });
+    return tx.immediate();
+  }
+
+  async setTopicConfigs(topicId: string, configs: Readonly<Record<string, string>>): Promise<void> {
+    const tx = this.db.transaction(() => {
+      if (!this.db.prepare('SELECT 1 FROM topics WHERE topic_id = ?').get(topicId)) throw new NotFoundError(`topic ${topicId} does not exist`);
+      this.db.prepare('DELETE FROM topic_configs WHERE topic_id = ?').run(topicId);
+      const insert = this.db.prepare('INSERT INTO topic_configs (topic_id, name, value) VALUES (?, ?, ?)');
+      for (const [k, v] of Object.entries(configs)) insert.run(topicId, k, v);
+    });
+    tx.immediate();
+  }
+
+  async openStreams(streamIds: readonly number[]): Promise<OpenedStream[]> {
+    const bump = this.db.prepare("UPDATE streams SET epoch = epoch + 1 WHERE stream_id = ? AND state = 'open' RETURNING epoch, start_offset, end_offset");
+    // Kafka's LeaderEpochFileCache.assign: entries that start at or after the new
+    // epoch's start offset never held data and are replaced by it.
+    const dropEmpty = this.db.prepare('DELETE FROM stream_epochs WHERE stream_id = ? AND start_offset >= ?');
+    const addEpoch = this.db.prepare('INSERT INTO stream_epochs (stream_id, epoch, start_offset) VALUES (?, ?, ?)');
+    const epochs = this.db.prepare('SELECT epoch, start_offset FROM stream_epochs WHERE stream_id = ? ORDER BY epoch');
+    const ranges = this.db.prepare(
+      `SELECT r.start_offset, r.end_offset, r.object_id, o.object_key, r.position, r.size, r.max_timestamp, r.crc
+       FROM stream_ranges r JOIN objects o ON o.object_id = r.object_id
+       WHERE r.stream_id = ? AND r.end_offset > ? ORDER BY r.start_offset`,
+    );
+    const tx = this.db.transaction(() =>
+      streamIds.map((id) => {
+        const s = bump.get(id) as { epoch: number; start_offset: number; end_offset: number } | undefined;
+        if (s === undefined) throw new NotFoundError(`stream ${id} does not exist or was deleted`);
+        dropEmpty.run(id, s.end_offset);
+        addEpoch.run(id, s.epoch, s.end_offset);
+        const history = (epochs.all(id) as { epoch: number; start_offset: number }[]).map(
+          (e): EpochEntry => ({ epoch: e.epoch, startOffset: e.start_offset }),
+        );
+        const rs = (
+          ranges.all(id, s.start_offset) as {
+            start_offset: number;
+            end_offset: number;
+            object_id: number;
+            object_key: string;
+            position: number;
+            size: number;
+            max_timestamp: number;
+            crc: number;
+          }[]
+        ).map(
+          (r): StreamRange => ({
+            startOffset: r.start_offset,
+            endOffset: r.end_offset,
+            objectId: r.object_id,
+            objectKey: r.object_key,
+            position: r.position,
+            size: r.size,
+            maxTimestamp: r.max_timestamp,
+            crc: r.crc,
+          }),
+        );
+        return { streamId: id, epoch: s.epoch, startOffset: s.start_offset, endOffset: s.end_offset, epochs: history, ranges: rs };
+      }),
+    );
+    return tx.immediate();
+  }
+
+  async prepareObject(keyFor: (objectId: number) => string): Promise<PreparedObject> {
+    const tx = this.db.transaction(() => {
+      const objectId = this.nextIds('object', 1);
+      const key = keyFor(objectId);
+      this.db.prepare("INSERT INTO objects (object_id, object_key, size, state, prepared_at) VALUES (?, ?, 0, 'prepared', ?)").run(objectId, key, Date.now());
+      return { objectId, key };
+    });
+    return tx.immediate();
+  }
+
+  async commitObject(commit: ObjectCommit): Promise<{ fenced: number[] }> {
+    const advance = this.db.prepare("UPDATE streams SET end_offset = ? WHERE stream_id = ? AND epoch = ? AND end_offset = ? AND state = 'open'");
+    const insertRange = this.db.prepare(
+      'INSERT INTO stream_ranges (stream_id, start_offset, end_offset, object_id, position, size, max_timestamp, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const tx = this.db.transaction(() => {
+      const fenced: number[] = [];
+      for (const s of commit.streams) {
+        const r = advance.run(s.endOffset, s.streamId, s.epoch, s.startOffset);
+        if (r.changes !== 1) {
+          fenced.push(s.streamId);
+          continue;
+        }
+        insertRange.run(s.streamId, s.startOffset, s.endOffset, commit.objectId, s.position, s.size, s.maxTimestamp, s.crc);
+      }
+      const o = this.db
+        .prepare("UPDATE objects SET state = 'committed', size = ?, committed_at = ? WHERE object_id = ? AND state = 'prepared'")
+        .run(commit.size, Date.now(), commit.objectId);
+      if (o.changes !== 1) throw new NotFoundError(`object ${commit.objectId} is not a prepared object`);
+      return { fenced };
+    });
+    return tx.immediate();
+  }
+
+  async trimStream(streamId: number, epoch: number, newStartOffset: number): Promise<void> {
+    const r = this.db
+      .prepare("UPDATE streams SET start_offset = MAX(start_offset, ?) WHERE stream_id = ? AND epoch = ? AND state = 'open' AND ? <= end_offset")
+      .run(newStartOffset, streamId, epoch, newStartOffset);
+    if (r.changes !== 1) throw new FencedError(`stream ${streamId} is no longer at epoch ${epoch}`);
+  }
+
+  async allocateProducerIds(count: number): Promise<number> {
+    return this.db.transaction(() => this.nextIds('producer', count)).immediate();
+  }
+
+  async getTransactionalId(transactionalId: string): Promise<TransactionalIdRecord | null> {
+    const row = this.db
+      .prepare('SELECT producer_id, producer_epoch, timeout_ms FROM transactional_ids WHERE transactional_id = ?')
+      .get(transactionalId) as { producer_id: number; producer_epoch: number; timeout_ms: number } | undefined;
+    return row ? { transactionalId, producerId: row.producer_id, producerEpoch: row.producer_epoch, timeoutMs: row.timeout_ms } : null;
+  }
+
+  async putTransactionalId(r: TransactionalIdRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO transactional_ids (transactional_id, producer_id, producer_epoch, timeout_ms) VALUES (?, ?, ?, ?)
+         ON CONFLICT(transactional_id) DO UPDATE SET producer_id = excluded.producer_id, producer_epoch = excluded.producer_epoch, timeout_ms = excluded.timeout_ms`,
+      )
+      .run(r.transactionalId, r.producerId, r.producerEpoch, r.timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

@@ -1,0 +1,130 @@
+// The metadata store: the one place brokers agree on what the log is. Two
+// engines implement it with the same schema: SQLite (embedded default) and,
+// for clusters, PostgreSQL. Every write that depends on owning a stream is
+// fenced by the stream's epoch, so a broker that lost ownership cannot commit.
+
+export interface PartitionRecord {
+  readonly partition: number;
+  readonly streamId: number;
+}
+
+export interface TopicRecord {
+  readonly topicId: string;
+  readonly name: string;
+  readonly replicationFactor: number;
+  /** Per-topic overrides only (DYNAMIC_TOPIC_CONFIG); defaults come from the broker. */
+  readonly configs: Readonly<Record<string, string>>;
+  readonly partitions: readonly PartitionRecord[];
+  readonly createdAt: number;
+}
+
+export interface NewTopic {
+  readonly topicId: string;
+  readonly name: string;
+  readonly partitionCount: number;
+  readonly replicationFactor: number;
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+/** A run of one stream's batches inside an object: [startOffset, endOffset). */
+export interface StreamRange {
+  readonly startOffset: number;
+  readonly endOffset: number;
+  readonly objectId: number;
+  readonly objectKey: string;
+  readonly position: number;
+  readonly size: number;
+  readonly maxTimestamp: number;
+  /** CRC32C of the block, checked on every ranged read. */
+  readonly crc: number;
+}
+
+export interface EpochEntry {
+  readonly epoch: number;
+  readonly startOffset: number;
+}
+
+export interface OpenedStream {
+  readonly streamId: number;
+  readonly epoch: number;
+  readonly startOffset: number;
+  readonly endOffset: number;
+  /** Leader epoch history (Kafka's leader-epoch checkpoint), ascending. */
+  readonly epochs: readonly EpochEntry[];
+  readonly ranges: readonly StreamRange[];
+}
+
+export interface StreamCommit {
+  readonly streamId: number;
+  /** The epoch the writer opened the stream with; the commit is fenced on it. */
+  readonly epoch: number;
+  /** Must equal the stream's committed end offset (no gaps, no overlaps). */
+  readonly startOffset: number;
+  readonly endOffset: number;
+  readonly position: number;
+  readonly size: number;
+  readonly maxTimestamp: number;
+  readonly crc: number;
+}
+
+export interface ObjectCommit {
+  readonly objectId: number;
+  readonly size: number;
+  readonly streams: readonly StreamCommit[];
+}
+
+export interface PreparedObject {
+  readonly objectId: number;
+  readonly key: string;
+}
+
+export interface TransactionalIdRecord {
+  readonly transactionalId: string;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly timeoutMs: number;
+}
+
+export interface MetadataStore {
+  /** The cluster id, created on first use. */
+  clusterId(): Promise<string>;
+
+  listTopics(): Promise<TopicRecord[]>;
+  /** Throws TopicExistsError if the name is taken. Allocates one stream per partition. */
+  createTopic(topic: NewTopic): Promise<TopicRecord>;
+  /** Removes the topic; its streams are marked deleted and their ranges dropped. */
+  deleteTopic(topicId: string): Promise<void>;
+  /** Grows the topic to `count` partitions; returns the new ones. */
+  addPartitions(topicId: string, count: number): Promise<PartitionRecord[]>;
+  /** Replaces the topic's overrides. */
+  setTopicConfigs(topicId: string, configs: Readonly<Record<string, string>>): Promise<void>;
+
+  /** Takes ownership of streams: bumps each epoch and returns the state to serve them from. */
+  openStreams(streamIds: readonly number[]): Promise<OpenedStream[]>;
+  /** Registers an object id before its upload, so an upload whose commit never happens can be swept. */
+  prepareObject(keyFor: (objectId: number) => string): Promise<PreparedObject>;
+  /** Commits an uploaded object: one transaction, fenced per stream. Returns the streams that were fenced. */
+  commitObject(commit: ObjectCommit): Promise<{ fenced: number[] }>;
+  /** Moves a stream's start offset forward (DeleteRecords, retention), fenced by epoch. */
+  trimStream(streamId: number, epoch: number, newStartOffset: number): Promise<void>;
+
+  /** Reserves `count` producer ids and returns the first. */
+  allocateProducerIds(count: number): Promise<number>;
+  getTransactionalId(transactionalId: string): Promise<TransactionalIdRecord | null>;
+  putTransactionalId(record: TransactionalIdRecord): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+export class TopicExistsError extends Error {
+  override readonly name = 'TopicExistsError';
+}
+
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+}
+
+/** A stream's epoch moved on: another owner took it, so this writer must stop. */
+export class FencedError extends Error {
+  override readonly name = 'FencedError';
+}

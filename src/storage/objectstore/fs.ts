@@ -1,0 +1,140 @@
+// The embedded object store: one file per object under a root directory.
+// A put writes a temp file, fsyncs it, renames it into place and fsyncs the
+// directory, so an object is either absent or complete after any crash.
+
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { ObjectNotFoundError, ObjectStoreError, type ByteRange, type ObjectInfo, type ObjectStore } from './types.js';
+
+const TEMP_SUFFIX = '.tmp-';
+
+export class FsObjectStore implements ObjectStore {
+  private readonly knownDirs = new Set<string>();
+
+  constructor(readonly root: string) {}
+
+  private pathOf(key: string): string {
+    if (key.includes('..') || key.startsWith('/') || key.includes('\\') || key.includes(TEMP_SUFFIX)) {
+      throw new ObjectStoreError(`invalid object key ${JSON.stringify(key)}`);
+    }
+    return join(this.root, key);
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.knownDirs.add(dir);
+  }
+
+  async put(key: string, data: Buffer | readonly Buffer[]): Promise<void> {
+    const path = this.pathOf(key);
+    const dir = dirname(path);
+    await this.ensureDir(dir);
+    const tmp = `${path}${TEMP_SUFFIX}${randomBytes(6).toString('hex')}`;
+    const parts = Buffer.isBuffer(data) ? [data] : [...data];
+    let fh;
+    try {
+      fh = await open(tmp, constants.O_CREAT | constants.O_WRONLY | constants.O_TRUNC, 0o644);
+      let pending = parts;
+      while (pending.length > 0) {
+        const { bytesWritten } = await fh.writev(pending);
+        pending = advance(pending, bytesWritten);
+      }
+      await fh.sync();
+      await fh.close();
+      fh = undefined;
+      await rename(tmp, path);
+      await syncDir(dir);
+    } catch (err) {
+      await fh?.close().catch(() => {});
+      await rm(tmp, { force: true }).catch(() => {});
+      throw new ObjectStoreError(`put ${key} failed: ${(err as Error).message}`);
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Buffer> {
+    const path = this.pathOf(key);
+    let fh;
+    try {
+      fh = await open(path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(`no object ${key}`);
+      throw new ObjectStoreError(`get ${key} failed: ${(err as Error).message}`);
+    }
+    try {
+      const start = range?.start ?? 0;
+      const end = range?.end ?? (await fh.stat()).size;
+      const length = end - start;
+      if (length < 0 || start < 0) throw new ObjectStoreError(`invalid range ${start}-${end} of ${key}`);
+      const buf = Buffer.allocUnsafe(length);
+      let read = 0;
+      while (read < length) {
+        const { bytesRead } = await fh.read(buf, read, length - read, start + read);
+        if (bytesRead === 0) throw new ObjectStoreError(`short read of ${key}: ${read} of ${length} bytes at ${start}`);
+        read += bytesRead;
+      }
+      return buf;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    try {
+      const s = await stat(this.pathOf(key));
+      return { key, size: s.size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new ObjectStoreError(`head ${key} failed: ${(err as Error).message}`);
+    }
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    await Promise.all(keys.map((k) => rm(this.pathOf(k), { force: true })));
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const out: ObjectInfo[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw err;
+      }
+      for (const e of entries) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (e.isFile() && !e.name.includes(TEMP_SUFFIX)) {
+          const key = relative(this.root, p).split(sep).join('/');
+          if (key.startsWith(prefix)) out.push({ key, size: (await stat(p)).size });
+        }
+      }
+    };
+    await walk(this.root);
+    out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    yield* out;
+  }
+
+  async close(): Promise<void> {}
+}
+
+function advance(parts: Buffer[], written: number): Buffer[] {
+  let n = written;
+  let i = 0;
+  while (i < parts.length && n >= parts[i].length) n -= parts[i++].length;
+  if (i >= parts.length) return [];
+  return [parts[i].subarray(n), ...parts.slice(i + 1)];
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

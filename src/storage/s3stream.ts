@@ -1,0 +1,212 @@
+// S3Stream: the storage engine's API. Streams are appended to through the
+// WAL and read from the LogCache, or with ranged reads of the objects that
+// the stream-range index names. This is the same read API a consumer-facing
+// handler and (later) the table-topic workers use.
+
+import type { Logger } from 'pino';
+import type { MetadataStore, StreamRange } from '../metadata/types.js';
+import { DecodeError, readInt64 } from '../protocol/primitives.js';
+import {
+  BATCH_HEADER_SIZE,
+  BatchOffset,
+  compressionOf,
+  readBatchHeader,
+  splitBatches,
+  timestampTypeOf,
+  TimestampType,
+} from '../protocol/records/batch.js';
+import { decompress } from '../protocol/records/compression.js';
+import { decodeRecords } from '../protocol/records/record.js';
+import { CorruptObjectError, StreamClosedError } from './errors.js';
+import { LogCache } from './log-cache.js';
+import { verifyBlock } from './object-format.js';
+import type { ObjectStore } from './objectstore/types.js';
+import { Stream } from './stream.js';
+import { Wal, type WalOptions } from './wal.js';
+
+export interface StreamStoreOptions extends WalOptions {
+  readonly logCacheBytes: number;
+}
+
+export interface TimestampAndOffset {
+  readonly timestamp: number;
+  readonly offset: number;
+  readonly leaderEpoch: number;
+}
+
+/** Object GETs one read may issue before returning what it has. */
+const MAX_GETS_PER_READ = 4;
+
+export class StreamStore {
+  private readonly streams = new Map<number, Stream>();
+  readonly cache: LogCache;
+  readonly wal: Wal;
+  objectReads = 0;
+  objectReadBytes = 0;
+
+  constructor(
+    private readonly objects: ObjectStore,
+    private readonly meta: MetadataStore,
+    opts: StreamStoreOptions,
+    private readonly log: Logger,
+  ) {
+    this.cache = new LogCache(opts.logCacheBytes);
+    this.wal = new Wal(objects, meta, this.cache, opts, log);
+  }
+
+  /** Takes ownership of streams (bumping their epochs) and starts serving them. */
+  async open(streamIds: readonly number[]): Promise<Stream[]> {
+    if (streamIds.length === 0) return [];
+    const opened = await this.meta.openStreams(streamIds);
+    return opened.map((o) => {
+      this.streams.get(o.streamId)?.close();
+      this.cache.dropStream(o.streamId);
+      const s = new Stream(o);
+      this.streams.set(s.id, s);
+      return s;
+    });
+  }
+
+  get(streamId: number): Stream | undefined {
+    return this.streams.get(streamId);
+  }
+
+  close(streamId: number): void {
+    this.streams.get(streamId)?.close();
+    this.streams.delete(streamId);
+    this.cache.dropStream(streamId);
+  }
+
+  waitForCapacity(): Promise<void> {
+    return this.wal.waitForCapacity();
+  }
+
+  append(stream: Stream, batch: Buffer, recordCount: number, maxTimestamp: number): Promise<number> {
+    return this.wal.append(stream, batch, recordCount, maxTimestamp);
+  }
+
+  private async readBlock(range: StreamRange): Promise<Buffer> {
+    const data = await this.objects.get(range.objectKey, { start: range.position, end: range.position + range.size });
+    this.objectReads++;
+    this.objectReadBytes += data.length;
+    try {
+      return verifyBlock(data, range.crc);
+    } catch (err) {
+      throw new CorruptObjectError(`object ${range.objectKey} [${range.position}, +${range.size}): ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Whole batches from the one holding `offset`, up to `maxBytes` (at least one
+   * batch when `minOneBatch`, as KIP-74 asks). The caller checks that `offset`
+   * lies within [startOffset, committedEnd].
+   */
+  async read(stream: Stream, offset: number, maxBytes: number, minOneBatch: boolean): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    let bytes = 0;
+    let pos = offset;
+    let gets = 0;
+    const end = stream.committedEnd;
+    while (pos < end) {
+      const wantFirst = minOneBatch && out.length === 0;
+      if (bytes >= maxBytes && !wantFirst) break;
+      const cacheStart = this.cache.startOffset(stream.id);
+      if (cacheStart !== undefined && pos >= cacheStart) {
+        const cached = this.cache.read(stream.id, pos, maxBytes - bytes, wantFirst);
+        if (cached !== null) {
+          for (const b of cached) if (b.baseOffset < end) out.push(b.data);
+          break;
+        }
+      }
+      const range = stream.rangeFor(pos);
+      if (range === undefined || gets >= MAX_GETS_PER_READ) break;
+      gets++;
+      const block = await this.readBlock(range);
+      const { spans } = splitBatches(block);
+      let stop = false;
+      for (const span of spans) {
+        const lastOffset = readInt64(block, span.position) + block.readInt32BE(span.position + BatchOffset.lastOffsetDelta);
+        if (lastOffset < pos) continue;
+        if (bytes + span.size > maxBytes && !(minOneBatch && out.length === 0)) {
+          stop = true;
+          break;
+        }
+        out.push(block.subarray(span.position, span.position + span.size));
+        bytes += span.size;
+        pos = lastOffset + 1;
+      }
+      if (stop) break;
+      pos = Math.max(pos, range.endOffset);
+    }
+    return out;
+  }
+
+  /** Kafka's ListOffsets by timestamp: the first record whose timestamp is >= `timestamp`. */
+  async offsetForTimestamp(stream: Stream, timestamp: number): Promise<TimestampAndOffset | null> {
+    for (const range of stream.ranges) {
+      if (range.endOffset <= stream.startOffset || range.maxTimestamp < timestamp) continue;
+      const found = await this.scanRange(stream, range, (ts) => ts >= timestamp);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+
+  /** Kafka's ListOffsets MAX_TIMESTAMP (-3): the first record carrying the largest timestamp. */
+  async maxTimestampOffset(stream: Stream): Promise<TimestampAndOffset | null> {
+    let max = -1;
+    for (const r of stream.ranges) if (r.endOffset > stream.startOffset && r.maxTimestamp > max) max = r.maxTimestamp;
+    if (max < 0) return null;
+    for (const range of stream.ranges) {
+      if (range.endOffset <= stream.startOffset || range.maxTimestamp !== max) continue;
+      const found = await this.scanRange(stream, range, (ts) => ts === max);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+
+  private async scanRange(stream: Stream, range: StreamRange, match: (ts: number) => boolean): Promise<TimestampAndOffset | null> {
+    const block = await this.readBlock(range);
+    for (const span of splitBatches(block).spans) {
+      const batch = block.subarray(span.position, span.position + span.size);
+      const h = readBatchHeader(batch);
+      const last = h.baseOffset + h.lastOffsetDelta;
+      if (last < stream.startOffset) continue;
+      // maxTimestamp bounds every record of the batch, so a batch whose max does not match holds no match.
+      if (h.maxTimestamp < 0 || !match(h.maxTimestamp)) continue;
+      if (timestampTypeOf(h.attributes) === TimestampType.LOG_APPEND_TIME) {
+        return { timestamp: h.maxTimestamp, offset: Math.max(h.baseOffset, stream.startOffset), leaderEpoch: h.partitionLeaderEpoch };
+      }
+      let records;
+      try {
+        const payload = await decompress(compressionOf(h.attributes), batch.subarray(BATCH_HEADER_SIZE));
+        records = decodeRecords(payload, h.recordCount);
+      } catch (err) {
+        if (err instanceof DecodeError) throw new CorruptObjectError(`batch at offset ${h.baseOffset}: ${err.message}`);
+        throw err;
+      }
+      for (const r of records) {
+        const offset = h.baseOffset + r.offsetDelta;
+        const ts = h.baseTimestamp + r.timestampDelta;
+        if (offset >= stream.startOffset && match(ts)) return { timestamp: ts, offset, leaderEpoch: h.partitionLeaderEpoch };
+      }
+    }
+    return null;
+  }
+
+  /** DeleteRecords: moves the log start offset forward (durably, fenced by epoch). */
+  async trim(stream: Stream, newStartOffset: number): Promise<void> {
+    if (stream.closed) throw new StreamClosedError(`stream ${stream.id} is closed`);
+    if (newStartOffset <= stream.startOffset) return;
+    await this.meta.trimStream(stream.id, stream.epoch, newStartOffset);
+    stream.startOffset = Math.max(stream.startOffset, newStartOffset);
+  }
+
+  /** Flushes and commits everything buffered (graceful shutdown). */
+  async drain(): Promise<void> {
+    await this.wal.drain();
+  }
+
+  closeAll(): void {
+    for (const id of [...this.streams.keys()]) this.close(id);
+  }
+}

@@ -1,0 +1,115 @@
+// A stream: the log of one partition, as this broker serves it while it owns
+// the stream's current epoch. Offsets are assigned here when a batch enters
+// the WAL (nextOffset); they become visible when the object holding them is
+// committed (committedEnd, Kafka's high watermark).
+
+import type { EpochEntry, OpenedStream, StreamRange } from '../metadata/types.js';
+
+export class Stream {
+  readonly id: number;
+  readonly epoch: number;
+  /** Log start offset (moves with DeleteRecords and retention). */
+  startOffset: number;
+  /** High watermark: everything below is committed and durable. */
+  committedEnd: number;
+  /** Next offset to hand out; runs ahead of committedEnd by what is in the WAL. */
+  nextOffset: number;
+  readonly ranges: StreamRange[];
+  readonly epochs: EpochEntry[];
+  /** Largest batch max timestamp committed so far and the first range holding it. */
+  maxTimestamp = -1;
+  /** WAL objects in flight that hold batches of this stream. */
+  inflightFlushes = 0;
+  /** Set after a failed flush: appends are refused until in-flight flushes settle. */
+  broken = false;
+  closed = false;
+  private waiters: (() => void)[] = [];
+
+  constructor(opened: OpenedStream) {
+    this.id = opened.streamId;
+    this.epoch = opened.epoch;
+    this.startOffset = opened.startOffset;
+    this.committedEnd = opened.endOffset;
+    this.nextOffset = opened.endOffset;
+    this.ranges = [...opened.ranges];
+    this.epochs = [...opened.epochs];
+    for (const r of this.ranges) this.maxTimestamp = Math.max(this.maxTimestamp, r.maxTimestamp);
+  }
+
+  /** The committed range holding `offset`, or undefined. */
+  rangeFor(offset: number): StreamRange | undefined {
+    const rs = this.ranges;
+    let lo = 0;
+    let hi = rs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const r = rs[mid];
+      if (offset < r.startOffset) hi = mid - 1;
+      else if (offset >= r.endOffset) lo = mid + 1;
+      else return r;
+    }
+    return undefined;
+  }
+
+  /** Records a commit: the range is durable, the high watermark moves, fetchers wake. */
+  committed(range: StreamRange): void {
+    this.ranges.push(range);
+    this.committedEnd = range.endOffset;
+    if (range.maxTimestamp > this.maxTimestamp) this.maxTimestamp = range.maxTimestamp;
+    this.notify();
+  }
+
+  notify(): void {
+    const ws = this.waiters;
+    if (ws.length === 0) return;
+    this.waiters = [];
+    for (const w of ws) w();
+  }
+
+  /** Resolves at the next commit (or close), or after `timeoutMs`. */
+  waitForCommit(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(finish, Math.max(0, timeoutMs));
+      this.waiters.push(finish);
+    });
+  }
+
+  /** The leader epoch that wrote `offset` (Kafka's epoch cache lookup). */
+  epochAt(offset: number): number {
+    let e = -1;
+    for (const entry of this.epochs) {
+      if (entry.startOffset <= offset) e = entry.epoch;
+      else break;
+    }
+    return e;
+  }
+
+  /**
+   * Kafka's LeaderEpochFileCache.endOffsetFor: the end offset of `requested`
+   * (the start of the next epoch, or the log end for the latest epoch).
+   */
+  endOffsetForEpoch(requested: number): { epoch: number; endOffset: number } {
+    const UNDEFINED = { epoch: -1, endOffset: -1 };
+    if (requested < 0 || this.epochs.length === 0) return UNDEFINED;
+    const latest = this.epochs[this.epochs.length - 1];
+    if (requested === latest.epoch) return { epoch: requested, endOffset: this.committedEnd };
+    const higher = this.epochs.find((e) => e.epoch > requested);
+    if (higher === undefined) return UNDEFINED;
+    let floor: EpochEntry | undefined;
+    for (const e of this.epochs) if (e.epoch <= requested) floor = e;
+    if (floor === undefined) return { epoch: requested, endOffset: higher.startOffset };
+    return { epoch: floor.epoch, endOffset: higher.startOffset };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.notify();
+  }
+}

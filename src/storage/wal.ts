@@ -1,0 +1,260 @@
+// The write-ahead buffer of S3Stream. Appends from every partition collect in
+// one buffer; a flush (by size or time) writes them as one object, then one
+// metadata transaction commits the object and every stream's new end offset,
+// fenced by epoch; only then are the appends acknowledged.
+//
+// Several uploads may be in flight at once, but commits happen strictly in
+// flush order, and the metadata store refuses any commit that does not start
+// exactly at a stream's committed end, so no stream can get a gap or overlap.
+
+import type { Logger } from 'pino';
+import type { MetadataStore, StreamRange } from '../metadata/types.js';
+import { setBaseOffset, setPartitionLeaderEpoch } from '../protocol/records/batch.js';
+import { StorageWriteError, StreamClosedError, StreamFencedError } from './errors.js';
+import type { CachedBatch, LogCache } from './log-cache.js';
+import { buildObject, objectKey, type BlockInput } from './object-format.js';
+import type { ObjectStore } from './objectstore/types.js';
+import type { Stream } from './stream.js';
+
+export interface WalOptions {
+  readonly flushBytes: number;
+  readonly flushIntervalMs: number;
+  readonly maxInflight: number;
+  readonly maxPendingBytes: number;
+}
+
+export interface WalMetrics {
+  flushes: number;
+  flushFailures: number;
+  flushedBytes: number;
+  lastFlushMs: number;
+}
+
+interface PendingAppend {
+  readonly batch: Buffer;
+  readonly baseOffset: number;
+  readonly endOffset: number;
+  readonly recordCount: number;
+  readonly maxTimestamp: number;
+  readonly resolve: (baseOffset: number) => void;
+  readonly reject: (err: Error) => void;
+}
+
+interface StreamBuffer {
+  readonly stream: Stream;
+  readonly appends: PendingAppend[];
+  bytes: number;
+}
+
+export class Wal {
+  private buffer = new Map<Stream, StreamBuffer>();
+  private bufferBytes = 0;
+  private inflight = 0;
+  private inflightBytes = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private due = false;
+  private commitChain: Promise<void> = Promise.resolve();
+  private capacityWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+  readonly metrics: WalMetrics = { flushes: 0, flushFailures: 0, flushedBytes: 0, lastFlushMs: 0 };
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly meta: MetadataStore,
+    private readonly cache: LogCache,
+    private readonly opts: WalOptions,
+    private readonly log: Logger,
+  ) {}
+
+  get pendingBytes(): number {
+    return this.bufferBytes + this.inflightBytes;
+  }
+
+  /** Waits until the unacknowledged bytes fall below wal.max.pending.bytes. */
+  async waitForCapacity(): Promise<void> {
+    while (this.pendingBytes >= this.opts.maxPendingBytes) {
+      await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
+    }
+  }
+
+  /**
+   * Assigns offsets to a validated batch (patching baseOffset and the leader
+   * epoch in place) and queues it. Synchronous up to the returned promise, so
+   * appends keep the order they are called in. Resolves with the base offset
+   * once the batch is durable and committed.
+   */
+  append(stream: Stream, batch: Buffer, recordCount: number, maxTimestamp: number): Promise<number> {
+    if (stream.closed) return Promise.reject(new StreamClosedError(`stream ${stream.id} is closed`));
+    if (stream.broken) return Promise.reject(new StorageWriteError(`stream ${stream.id} is recovering from a failed write`));
+    const baseOffset = stream.nextOffset;
+    stream.nextOffset += recordCount;
+    setBaseOffset(batch, baseOffset);
+    setPartitionLeaderEpoch(batch, stream.epoch);
+    return new Promise<number>((resolve, reject) => {
+      let sb = this.buffer.get(stream);
+      if (sb === undefined) {
+        sb = { stream, appends: [], bytes: 0 };
+        this.buffer.set(stream, sb);
+      }
+      sb.appends.push({ batch, baseOffset, endOffset: baseOffset + recordCount, recordCount, maxTimestamp, resolve, reject });
+      sb.bytes += batch.length;
+      this.bufferBytes += batch.length;
+      if (this.timer === null && !this.due) {
+        this.timer = setTimeout(() => {
+          this.timer = null;
+          this.due = true;
+          this.maybeFlush();
+        }, this.opts.flushIntervalMs);
+      }
+      if (this.bufferBytes >= this.opts.flushBytes) this.maybeFlush();
+    });
+  }
+
+  private maybeFlush(): void {
+    if (this.buffer.size === 0) {
+      this.due = false;
+      return;
+    }
+    if (!this.due && this.bufferBytes < this.opts.flushBytes) return;
+    if (this.inflight >= this.opts.maxInflight) return; // picked up when a flush completes
+    const blocks = [...this.buffer.values()];
+    const bytes = this.bufferBytes;
+    this.buffer = new Map();
+    this.bufferBytes = 0;
+    this.due = false;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.inflight++;
+    this.inflightBytes += bytes;
+    void this.flush(blocks).finally(() => {
+      this.inflight--;
+      this.inflightBytes -= bytes;
+      const waiters = this.capacityWaiters;
+      this.capacityWaiters = [];
+      for (const w of waiters) w();
+      if (this.buffer.size > 0 && (this.due || this.bufferBytes >= this.opts.flushBytes)) this.maybeFlush();
+      if (this.inflight === 0 && this.buffer.size === 0) {
+        const idle = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const w of idle) w();
+      }
+    });
+  }
+
+  private async flush(blocks: StreamBuffer[]): Promise<void> {
+    const started = Date.now();
+    for (const b of blocks) b.stream.inflightFlushes++;
+    const inputs: BlockInput[] = blocks.map((b) => ({
+      streamId: b.stream.id,
+      startOffset: b.appends[0].baseOffset,
+      endOffset: b.appends[b.appends.length - 1].endOffset,
+      recordCount: b.appends.reduce((n, a) => n + a.recordCount, 0),
+      maxTimestamp: b.appends.reduce((m, a) => Math.max(m, a.maxTimestamp), -1),
+      batches: b.appends.map((a) => a.batch),
+    }));
+    const built = buildObject(inputs);
+
+    const upload = (async () => {
+      const prepared = await this.meta.prepareObject(objectKey);
+      await this.store.put(prepared.key, built.data);
+      return prepared;
+    })();
+    const previous = this.commitChain;
+    const commit = (async () => {
+      const prepared = await upload;
+      await previous;
+      const result = await this.meta.commitObject({
+        objectId: prepared.objectId,
+        size: built.data.length,
+        streams: built.entries.map((e, i) => ({
+          streamId: e.streamId,
+          epoch: blocks[i].stream.epoch,
+          startOffset: e.startOffset,
+          endOffset: e.endOffset,
+          position: e.position,
+          size: e.size,
+          maxTimestamp: e.maxTimestamp,
+          crc: e.crc,
+        })),
+      });
+      return { prepared, fenced: new Set(result.fenced) };
+    })();
+    // The next flush commits only after this one has committed or failed.
+    this.commitChain = commit.then(
+      () => undefined,
+      () => previous,
+    );
+
+    try {
+      const { prepared, fenced } = await commit;
+      this.metrics.flushes++;
+      this.metrics.flushedBytes += built.data.length;
+      this.metrics.lastFlushMs = Date.now() - started;
+      blocks.forEach((b, i) => {
+        const e = built.entries[i];
+        if (fenced.has(b.stream.id)) {
+          this.failStream(b, b.stream.broken ? new StorageWriteError('an earlier write of this stream failed') : new StreamFencedError(`stream ${b.stream.id} was fenced at epoch ${b.stream.epoch}`));
+          return;
+        }
+        const range: StreamRange = {
+          startOffset: e.startOffset,
+          endOffset: e.endOffset,
+          objectId: prepared.objectId,
+          objectKey: prepared.key,
+          position: e.position,
+          size: e.size,
+          maxTimestamp: e.maxTimestamp,
+          crc: e.crc,
+        };
+        // Serve the cache from the object buffer, so request frames can be freed.
+        const cached: CachedBatch[] = [];
+        let pos = e.position;
+        for (const a of b.appends) {
+          cached.push({ baseOffset: a.baseOffset, endOffset: a.endOffset, data: built.data.subarray(pos, pos + a.batch.length) });
+          pos += a.batch.length;
+        }
+        this.cache.add(b.stream.id, cached);
+        b.stream.committed(range);
+        for (const a of b.appends) a.resolve(a.baseOffset);
+      });
+    } catch (err) {
+      this.metrics.flushFailures++;
+      this.log.error({ err, streams: blocks.length, bytes: built.data.length }, 'WAL flush failed; its produce requests get KAFKA_STORAGE_ERROR');
+      const failure = new StorageWriteError(`write to object storage failed: ${(err as Error).message}`);
+      for (const b of blocks) this.failStream(b, failure);
+    } finally {
+      for (const b of blocks) {
+        const s = b.stream;
+        s.inflightFlushes--;
+        if (s.broken && s.inflightFlushes === 0 && !this.buffer.has(s)) {
+          // Everything after the last commit has been refused: hand out offsets from there again.
+          s.nextOffset = s.committedEnd;
+          s.broken = false;
+        }
+      }
+    }
+  }
+
+  /** Refuses a block and every later append of its stream still waiting in the buffer. */
+  private failStream(b: StreamBuffer, err: Error): void {
+    const s = b.stream;
+    s.broken = true;
+    for (const a of b.appends) a.reject(err);
+    const later = this.buffer.get(s);
+    if (later !== undefined) {
+      this.buffer.delete(s);
+      this.bufferBytes -= later.bytes;
+      for (const a of later.appends) a.reject(err);
+    }
+  }
+
+  /** Flushes whatever is buffered and waits for every in-flight flush. */
+  async drain(): Promise<void> {
+    this.due = true;
+    this.maybeFlush();
+    if (this.inflight === 0 && this.buffer.size === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+}
