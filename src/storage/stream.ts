@@ -23,7 +23,7 @@ export class Stream {
   /** Set after a failed flush: appends are refused until in-flight flushes settle. */
   broken = false;
   closed = false;
-  private waiters: (() => void)[] = [];
+  private readonly listeners = new Set<() => void>();
 
   constructor(opened: OpenedStream) {
     this.id = opened.streamId;
@@ -60,25 +60,14 @@ export class Stream {
   }
 
   notify(): void {
-    const ws = this.waiters;
-    if (ws.length === 0) return;
-    this.waiters = [];
-    for (const w of ws) w();
+    if (this.listeners.size === 0) return;
+    for (const l of [...this.listeners]) l();
   }
 
-  /** Resolves at the next commit (or close), or after `timeoutMs`. */
-  waitForCommit(timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(finish, Math.max(0, timeoutMs));
-      this.waiters.push(finish);
-    });
+  /** Calls `listener` at every commit (and on close) until the returned function unsubscribes it. */
+  onCommit(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** The leader epoch that wrote `offset` (Kafka's epoch cache lookup). */

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// The floe command; the TypeScript build (npm install runs it) is in dist/.
+import { main } from '../dist/cli/main.js';
+
+await main(process.argv.slice(2));

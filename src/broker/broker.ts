@@ -1,0 +1,92 @@
+// A Floe broker: the metadata store, the object store, the storage engine,
+// topics, and the Kafka listener, started and stopped in order.
+
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { Membership } from '../cluster/membership.js';
+import type { BrokerConfig } from '../config/broker-config.js';
+import { ProducerIdManager } from '../coordinator/producer-ids.js';
+import { SqliteMetadataStore } from '../metadata/sqlite.js';
+import type { MetadataStore } from '../metadata/types.js';
+import { KafkaServer } from '../network/server.js';
+import { FsObjectStore } from '../storage/objectstore/fs.js';
+import type { ObjectStore } from '../storage/objectstore/types.js';
+import { StreamStore } from '../storage/s3stream.js';
+import type { BrokerContext } from './context.js';
+import { BrokerDispatcher } from './dispatcher.js';
+import { TopicManager } from './topics.js';
+
+export interface RunningBroker {
+  readonly host: string;
+  readonly port: number;
+  readonly context: BrokerContext;
+  stop(): Promise<void>;
+}
+
+function openObjectStore(config: BrokerConfig): ObjectStore {
+  return new FsObjectStore(join(resolve(config.string('data.dir')), 'objects'));
+}
+
+function openMetadataStore(config: BrokerConfig): MetadataStore {
+  return new SqliteMetadataStore(join(resolve(config.string('data.dir')), 'metadata.db'));
+}
+
+export async function startBroker(config: BrokerConfig, log: Logger): Promise<RunningBroker> {
+  const meta = openMetadataStore(config);
+  const objects = openObjectStore(config);
+  const store = new StreamStore(
+    objects,
+    meta,
+    {
+      flushBytes: config.int('wal.flush.bytes'),
+      flushIntervalMs: config.int('wal.flush.interval.ms'),
+      maxInflight: config.int('wal.max.inflight.flushes'),
+      maxPendingBytes: config.int('wal.max.pending.bytes'),
+      logCacheBytes: config.int('log.cache.bytes'),
+    },
+    log.child({ component: 'storage' }),
+  );
+  const clusterId = await meta.clusterId();
+  const listener = config.listener();
+  const advertised = config.advertisedListener();
+  const membership = new Membership({ nodeId: config.int('node.id'), host: advertised.host, port: advertised.port, rack: null });
+  const topics = new TopicManager(meta, store, config, log.child({ component: 'topics' }));
+  await topics.load();
+  const context: BrokerContext = { config, log, clusterId, membership, topics, store, producerIds: new ProducerIdManager(meta) };
+  const server = new KafkaServer(
+    new BrokerDispatcher(context),
+    {
+      maxFrameBytes: config.int('socket.request.max.bytes'),
+      maxInflightRequests: config.int('queued.max.requests'),
+      idleTimeoutMs: config.int('connections.max.idle.ms'),
+      maxPendingWriteBytes: 64 * 1024 * 1024,
+    },
+    log.child({ component: 'network' }),
+  );
+  const address = await server.listen(listener.host, listener.port);
+  // Without advertised.listeners, clients are told the listener's address: the
+  // port actually bound (for port 0) and, for a wildcard bind, this host's name.
+  const wildcard = advertised.host === '' || advertised.host === '0.0.0.0' || advertised.host === '::';
+  membership.setLocalEndpoint(wildcard ? hostname() : advertised.host, advertised.port === 0 ? address.port : advertised.port);
+  log.info(
+    { nodeId: membership.nodeId, clusterId, listener: `${address.address}:${address.port}`, advertised: `${membership.localBroker.host}:${membership.localBroker.port}`, dataDir: resolve(config.string('data.dir')) },
+    'Floe broker started',
+  );
+  let stopped = false;
+  return {
+    host: address.address,
+    port: address.port,
+    context,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.close();
+      await store.drain();
+      store.closeAll();
+      await objects.close();
+      await meta.close();
+      log.info('Floe broker stopped');
+    },
+  };
+}
