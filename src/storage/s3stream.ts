@@ -34,8 +34,9 @@ export interface TimestampAndOffset {
   readonly leaderEpoch: number;
 }
 
-/** Object GETs one read may issue before returning what it has. */
-const MAX_GETS_PER_READ = 4;
+/** Object ranges one read fetches at once, and rounds of that before it returns what it has. */
+const MAX_PARALLEL_GETS = 16;
+const MAX_READ_ROUNDS = 2;
 
 export class StreamStore {
   private readonly streams = new Map<number, Stream>();
@@ -105,38 +106,46 @@ export class StreamStore {
     const out: Buffer[] = [];
     let bytes = 0;
     let pos = offset;
-    let gets = 0;
     const end = stream.committedEnd;
-    while (pos < end) {
-      const wantFirst = minOneBatch && out.length === 0;
-      if (bytes >= maxBytes && !wantFirst) break;
+    const fits = (size: number) => bytes + size <= maxBytes || (minOneBatch && out.length === 0);
+    for (let round = 0; round < MAX_READ_ROUNDS && pos < end; round++) {
       const cacheStart = this.cache.startOffset(stream.id);
       if (cacheStart !== undefined && pos >= cacheStart) {
-        const cached = this.cache.read(stream.id, pos, maxBytes - bytes, wantFirst);
-        if (cached !== null) {
-          for (const b of cached) if (b.baseOffset < end) out.push(b.data);
-          break;
-        }
+        const cached = this.cache.read(stream.id, pos, maxBytes - bytes, minOneBatch && out.length === 0);
+        if (cached !== null) for (const b of cached) if (b.baseOffset < end) out.push(b.data);
+        break;
       }
-      const range = stream.rangeFor(pos);
-      if (range === undefined || gets >= MAX_GETS_PER_READ) break;
-      gets++;
-      const block = await this.readBlock(range);
-      const { spans } = splitBatches(block);
-      let stop = false;
-      for (const span of spans) {
-        const lastOffset = readInt64(block, span.position) + block.readInt32BE(span.position + BatchOffset.lastOffsetDelta);
-        if (lastOffset < pos) continue;
-        if (bytes + span.size > maxBytes && !(minOneBatch && out.length === 0)) {
-          stop = true;
-          break;
-        }
-        out.push(block.subarray(span.position, span.position + span.size));
-        bytes += span.size;
-        pos = lastOffset + 1;
+      // Plan the ranges this read needs and fetch them in parallel: one round
+      // trip to object storage however many small objects the data spans.
+      const planned: StreamRange[] = [];
+      let estimate = bytes;
+      let next = pos;
+      while (planned.length < MAX_PARALLEL_GETS && next < end && (cacheStart === undefined || next < cacheStart)) {
+        const r = stream.rangeFor(next);
+        if (r === undefined || (planned.length > 0 && estimate >= maxBytes)) break;
+        planned.push(r);
+        estimate += r.size;
+        next = r.endOffset;
       }
-      if (stop) break;
-      pos = Math.max(pos, range.endOffset);
+      if (planned.length === 0) break;
+      const blocks = await Promise.all(planned.map((r) => this.readBlock(r)));
+      let full = false;
+      for (let i = 0; i < blocks.length && !full; i++) {
+        const block = blocks[i];
+        for (const span of splitBatches(block).spans) {
+          const lastOffset = readInt64(block, span.position) + block.readInt32BE(span.position + BatchOffset.lastOffsetDelta);
+          if (lastOffset < pos) continue;
+          if (!fits(span.size)) {
+            full = true;
+            break;
+          }
+          out.push(block.subarray(span.position, span.position + span.size));
+          bytes += span.size;
+          pos = lastOffset + 1;
+        }
+        if (!full) pos = Math.max(pos, planned[i].endOffset);
+      }
+      if (full || bytes >= maxBytes) break;
     }
     return out;
   }

@@ -1,0 +1,93 @@
+// Real brokers for tests: in-process (fast) or as a `floe start` child
+// process (for kill -9 and the CLI). Both use a fresh data directory.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { startBroker, type RunningBroker } from '../../src/broker/broker.js';
+import { BrokerConfig } from '../../src/config/broker-config.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { tempDir } from './tmp.js';
+
+export const FLOE_BIN = fileURLToPath(new URL('../../bin/floe.js', import.meta.url));
+
+export interface TestBroker extends RunningBroker {
+  readonly bootstrap: string;
+  readonly dataDir: string;
+  /** Stops the broker and removes its data directory. */
+  cleanup(): Promise<void>;
+}
+
+export async function startTestBroker(overrides: Record<string, string> = {}, dataDir?: string): Promise<TestBroker> {
+  const dir = dataDir === undefined ? tempDir() : { path: dataDir, cleanup: () => {} };
+  const config = BrokerConfig.load({
+    overrides: { 'data.dir': dir.path, listeners: 'PLAINTEXT://127.0.0.1:0', 'log.level': 'silent', ...overrides },
+  });
+  const broker = await startBroker(config, silentLogger());
+  return {
+    ...broker,
+    bootstrap: `127.0.0.1:${broker.port}`,
+    dataDir: dir.path,
+    async cleanup() {
+      await broker.stop();
+      dir.cleanup();
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface BrokerProcess {
+  readonly proc: ChildProcess;
+  readonly port: number;
+  readonly bootstrap: string;
+  readonly output: () => string;
+  /** Sends a signal and waits for the process to exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `floe start` as a child process and waits until it listens. */
+export async function spawnBroker(args: string[], opts: { env?: Record<string, string>; port?: number; timeoutMs?: number } = {}): Promise<BrokerProcess> {
+  const port = opts.port ?? (await freePort());
+  const proc = spawn(process.execPath, [FLOE_BIN, 'start', '--host', '127.0.0.1', '--port', String(port), ...args], {
+    env: { ...process.env, FLOE_LOG_LEVEL: 'info', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`broker did not start within ${opts.timeoutMs ?? 20000} ms:\n${out}`)), opts.timeoutMs ?? 20000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('"Floe broker started"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stdout?.on('data', onData);
+    proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`broker exited with ${code} before starting:\n${out}`));
+    });
+  });
+  return {
+    proc,
+    port,
+    bootstrap: `127.0.0.1:${port}`,
+    output: () => out,
+    async kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill(signal);
+      await exited;
+    },
+  };
+}
