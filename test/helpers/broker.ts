@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startBroker, type RunningBroker } from '../../src/broker/broker.js';
 import { BrokerConfig } from '../../src/config/broker-config.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import { tempDir } from './tmp.js';
 
 export const FLOE_BIN = fileURLToPath(new URL('../../bin/floe.js', import.meta.url));
@@ -22,7 +22,9 @@ export async function startTestBroker(overrides: Record<string, string> = {}, da
   const config = BrokerConfig.load({
     overrides: { 'data.dir': dir.path, listeners: 'PLAINTEXT://127.0.0.1:0', 'log.level': 'silent', ...overrides },
   });
-  const broker = await startBroker(config, silentLogger());
+  // FLOE_TEST_LOG=debug shows the in-process broker's log while debugging a test.
+  const log = process.env.FLOE_TEST_LOG ? createLogger(process.env.FLOE_TEST_LOG) : silentLogger();
+  const broker = await startBroker(config, log);
   return {
     ...broker,
     bootstrap: `127.0.0.1:${broker.port}`,
