@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
 import { startBroker, type RunningBroker } from '../../src/broker/broker.js';
 import { BrokerConfig } from '../../src/config/broker-config.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
@@ -17,13 +18,13 @@ export interface TestBroker extends RunningBroker {
   cleanup(): Promise<void>;
 }
 
-export async function startTestBroker(overrides: Record<string, string> = {}, dataDir?: string): Promise<TestBroker> {
+export async function startTestBroker(overrides: Record<string, string> = {}, dataDir?: string, logger?: Logger): Promise<TestBroker> {
   const dir = dataDir === undefined ? tempDir() : { path: dataDir, cleanup: () => {} };
   const config = BrokerConfig.load({
     overrides: { 'data.dir': dir.path, listeners: 'PLAINTEXT://127.0.0.1:0', 'log.level': 'silent', ...overrides },
   });
   // FLOE_TEST_LOG=debug shows the in-process broker's log while debugging a test.
-  const log = process.env.FLOE_TEST_LOG ? createLogger(process.env.FLOE_TEST_LOG) : silentLogger();
+  const log = logger ?? (process.env.FLOE_TEST_LOG ? createLogger(process.env.FLOE_TEST_LOG) : silentLogger());
   const broker = await startBroker(config, log);
   return {
     ...broker,
@@ -92,4 +93,11 @@ export async function spawnBroker(args: string[], opts: { env?: Record<string, s
       await exited;
     },
   };
+}
+
+/** A logger that keeps every line, so a test can assert the broker logged no error. */
+export function capturingLogger(): { logger: Logger; lines: { level: number; msg: string; [k: string]: unknown }[] } {
+  const lines: { level: number; msg: string }[] = [];
+  const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+  return { logger, lines };
 }

@@ -10,6 +10,8 @@ export class RawClient {
   private waiters: ((frame: Buffer) => void)[] = [];
   private correlation = 1;
   closed = false;
+  /** Response frames received, including those no request() waited for. */
+  framesReceived = 0;
   private closeWaiters: (() => void)[] = [];
 
   private constructor(readonly socket: Socket) {
@@ -20,6 +22,7 @@ export class RawClient {
         if (this.buf.length < 4 + size) break;
         const frame = this.buf.subarray(4, 4 + size);
         this.buf = this.buf.subarray(4 + size);
+        this.framesReceived++;
         const w = this.waiters.shift();
         if (w) w(frame);
       }
