@@ -81,8 +81,12 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
     async stop() {
       if (stopped) return;
       stopped = true;
-      await server.close();
+      // Commit what the WAL holds while connections are still open, so those
+      // produce requests get their acknowledgements, then close connections.
+      server.stopListening();
       await store.drain();
+      await new Promise((r) => setTimeout(r, 50));
+      await server.close();
       store.closeAll();
       await objects.close();
       await meta.close();

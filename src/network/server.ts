@@ -36,11 +36,23 @@ export class KafkaServer {
     });
   }
 
-  async close(): Promise<void> {
+  private closed: Promise<void> | null = null;
+
+  /**
+   * Stops accepting connections; existing ones keep being served. (Node calls
+   * back from server.close() only once every connection has ended, so the
+   * wait happens in close().)
+   */
+  stopListening(): void {
     const server = this.server;
     this.server = null;
+    if (server) this.closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  async close(): Promise<void> {
+    this.stopListening();
     for (const c of this.connections) c.destroy();
     this.connections.clear();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.closed;
   }
 }
