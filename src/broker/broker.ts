@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { Membership } from '../cluster/membership.js';
 import type { BrokerConfig } from '../config/broker-config.js';
 import { ProducerIdManager } from '../coordinator/producer-ids.js';
-import { SqliteMetadataStore } from '../metadata/sqlite.js';
+import { WorkerMetadataStore } from '../metadata/worker-store.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { KafkaServer } from '../network/server.js';
 import { FsObjectStore } from '../storage/objectstore/fs.js';
@@ -29,7 +29,8 @@ function openObjectStore(config: BrokerConfig): ObjectStore {
 }
 
 function openMetadataStore(config: BrokerConfig): MetadataStore {
-  return new SqliteMetadataStore(join(resolve(config.string('data.dir')), 'metadata.db'));
+  // SQLite's commits fsync; a worker thread keeps them off the request event loop.
+  return new WorkerMetadataStore(join(resolve(config.string('data.dir')), 'metadata.db'));
 }
 
 export async function startBroker(config: BrokerConfig, log: Logger): Promise<RunningBroker> {

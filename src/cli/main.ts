@@ -1,6 +1,7 @@
 // The floe command line:
 //   floe start [--data-dir DIR] [--host H] [--port N] [--config server.properties] [--override key=value ...]
 //   floe config --help       every setting with its type, default and doc
+//   floe config --markdown   the same as the README's tables
 
 import { BrokerConfig, BROKER_CONFIGS, envName, parseListener } from '../config/broker-config.js';
 import { ConfigError, formatValue } from '../config/registry.js';
@@ -10,7 +11,7 @@ import { createLogger } from '../observability/logger.js';
 
 const USAGE = `Usage:
   floe start [--data-dir DIR] [--host H] [--port N] [--config server.properties] [--override key=value ...]
-  floe config --help
+  floe config --help | --markdown
 
 Every broker setting can also be set with an environment variable FLOE_<NAME>
 (upper case, dots as underscores), e.g. FLOE_NUM_PARTITIONS=3.
@@ -73,6 +74,23 @@ function printConfigHelp(): void {
   process.stdout.write(`Topic settings (CreateTopics / IncrementalAlterConfigs; defaults from the broker setting named):\n${rows(TOPIC_CONFIGS.map((t) => ({ ...t, doc: `${t.doc}${t.brokerSynonym ? ` (broker default: ${t.brokerSynonym})` : ''}` })), false)}\n`);
 }
 
+/** The README's configuration tables, generated so that they cannot drift from the registry. */
+export function configMarkdown(): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const broker = BROKER_CONFIGS.map((d) => `| \`${d.name}\` | ${d.type} | \`${formatValue(d.default) ?? '(unset)'}\` | \`${envName(d.name)}\` | ${esc(d.doc)} |`);
+  const topic = TOPIC_CONFIGS.map((d) => `| \`${d.name}\` | ${d.type} | \`${formatValue(d.default)}\` | \`${d.brokerSynonym}\` | ${esc(d.doc)} |`);
+  return [
+    '| broker setting | type | default | environment | what it does |',
+    '|---|---|---|---|---|',
+    ...broker,
+    '',
+    '| topic setting | type | default | broker default from | what it does |',
+    '|---|---|---|---|---|',
+    ...topic,
+    '',
+  ].join('\n');
+}
+
 async function start(argv: readonly string[]): Promise<void> {
   const warnings: string[] = [];
   const args = parseStartArgs(argv, () => BrokerConfig.load({ env: process.env }).list('listeners')[0]);
@@ -101,6 +119,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   const [command, ...rest] = argv;
   try {
     if (command === 'start') return await start(rest);
+    if (command === 'config' && rest[0] === '--markdown') {
+      process.stdout.write(configMarkdown());
+      return;
+    }
     if (command === 'config' && (rest[0] === '--help' || rest.length === 0)) return printConfigHelp();
     if (command === '--help' || command === '-h' || command === 'help' || command === undefined) {
       process.stdout.write(`${USAGE}\n`);

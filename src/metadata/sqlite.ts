@@ -16,7 +16,6 @@ import {
   type ObjectCommit,
   type OpenedStream,
   type PartitionRecord,
-  type PreparedObject,
   type StreamRange,
   type TopicRecord,
   type TransactionalIdRecord,
@@ -56,13 +55,17 @@ CREATE TABLE IF NOT EXISTS stream_epochs (
   start_offset INTEGER NOT NULL,
   PRIMARY KEY (stream_id, epoch)
 );
+CREATE TABLE IF NOT EXISTS object_id_reservations (
+  first_id INTEGER PRIMARY KEY,
+  count INTEGER NOT NULL,
+  reserved_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS objects (
   object_id INTEGER PRIMARY KEY,
   object_key TEXT NOT NULL,
   size INTEGER NOT NULL,
   state TEXT NOT NULL,
-  prepared_at INTEGER NOT NULL,
-  committed_at INTEGER
+  committed_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS stream_ranges (
   stream_id INTEGER NOT NULL,
@@ -251,12 +254,11 @@ export class SqliteMetadataStore implements MetadataStore {
     return tx.immediate();
   }
 
-  async prepareObject(keyFor: (objectId: number) => string): Promise<PreparedObject> {
+  async reserveObjectIds(count: number): Promise<number> {
     const tx = this.db.transaction(() => {
-      const objectId = this.nextIds('object', 1);
-      const key = keyFor(objectId);
-      this.db.prepare("INSERT INTO objects (object_id, object_key, size, state, prepared_at) VALUES (?, ?, 0, 'prepared', ?)").run(objectId, key, Date.now());
-      return { objectId, key };
+      const first = this.nextIds('object', count);
+      this.db.prepare('INSERT INTO object_id_reservations (first_id, count, reserved_at) VALUES (?, ?, ?)').run(first, count, Date.now());
+      return first;
     });
     return tx.immediate();
   }
@@ -267,6 +269,9 @@ export class SqliteMetadataStore implements MetadataStore {
       'INSERT INTO stream_ranges (stream_id, start_offset, end_offset, object_id, position, size, max_timestamp, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     const tx = this.db.transaction(() => {
+      this.db
+        .prepare("INSERT INTO objects (object_id, object_key, size, state, committed_at) VALUES (?, ?, ?, 'committed', ?)")
+        .run(commit.objectId, commit.objectKey, commit.size, Date.now());
       const fenced: number[] = [];
       for (const s of commit.streams) {
         const r = advance.run(s.endOffset, s.streamId, s.epoch, s.startOffset);
@@ -276,10 +281,6 @@ export class SqliteMetadataStore implements MetadataStore {
         }
         insertRange.run(s.streamId, s.startOffset, s.endOffset, commit.objectId, s.position, s.size, s.maxTimestamp, s.crc);
       }
-      const o = this.db
-        .prepare("UPDATE objects SET state = 'committed', size = ?, committed_at = ? WHERE object_id = ? AND state = 'prepared'")
-        .run(commit.size, Date.now(), commit.objectId);
-      if (o.changes !== 1) throw new NotFoundError(`object ${commit.objectId} is not a prepared object`);
       return { fenced };
     });
     return tx.immediate();

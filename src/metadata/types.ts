@@ -69,13 +69,9 @@ export interface StreamCommit {
 
 export interface ObjectCommit {
   readonly objectId: number;
+  readonly objectKey: string;
   readonly size: number;
   readonly streams: readonly StreamCommit[];
-}
-
-export interface PreparedObject {
-  readonly objectId: number;
-  readonly key: string;
 }
 
 export interface TransactionalIdRecord {
@@ -101,8 +97,13 @@ export interface MetadataStore {
 
   /** Takes ownership of streams: bumps each epoch and returns the state to serve them from. */
   openStreams(streamIds: readonly number[]): Promise<OpenedStream[]>;
-  /** Registers an object id before its upload, so an upload whose commit never happens can be swept. */
-  prepareObject(keyFor: (objectId: number) => string): Promise<PreparedObject>;
+  /**
+   * Reserves `count` object ids and returns the first. The reservation is the
+   * "prepared" record of every object that will carry one of these ids: an id
+   * whose reservation is old and that was never committed names an orphaned
+   * upload, which the sweeper deletes (object keys derive from ids).
+   */
+  reserveObjectIds(count: number): Promise<number>;
   /** Commits an uploaded object: one transaction, fenced per stream. Returns the streams that were fenced. */
   commitObject(commit: ObjectCommit): Promise<{ fenced: number[] }>;
   /** Moves a stream's start offset forward (DeleteRecords, retention), fenced by epoch. */

@@ -13,6 +13,7 @@ import { setBaseOffset, setPartitionLeaderEpoch } from '../protocol/records/batc
 import { StorageWriteError, StreamClosedError, StreamFencedError } from './errors.js';
 import type { CachedBatch, LogCache } from './log-cache.js';
 import { buildObject, objectKey, type BlockInput } from './object-format.js';
+import { ObjectIdAllocator } from './object-ids.js';
 import type { ObjectStore } from './objectstore/types.js';
 import type { Stream } from './stream.js';
 
@@ -27,7 +28,11 @@ export interface WalMetrics {
   flushes: number;
   flushFailures: number;
   flushedBytes: number;
-  lastFlushMs: number;
+  /** Cumulative milliseconds per flush stage, for averages and for the metrics endpoint. */
+  prepareMs: number;
+  uploadMs: number;
+  commitWaitMs: number;
+  commitMs: number;
 }
 
 interface PendingAppend {
@@ -56,7 +61,8 @@ export class Wal {
   private commitChain: Promise<void> = Promise.resolve();
   private capacityWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
-  readonly metrics: WalMetrics = { flushes: 0, flushFailures: 0, flushedBytes: 0, lastFlushMs: 0 };
+  private readonly objectIds: ObjectIdAllocator;
+  readonly metrics: WalMetrics = { flushes: 0, flushFailures: 0, flushedBytes: 0, prepareMs: 0, uploadMs: 0, commitWaitMs: 0, commitMs: 0 };
 
   constructor(
     private readonly store: ObjectStore,
@@ -64,7 +70,9 @@ export class Wal {
     private readonly cache: LogCache,
     private readonly opts: WalOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.objectIds = new ObjectIdAllocator(meta);
+  }
 
   get pendingBytes(): number {
     return this.bufferBytes + this.inflightBytes;
@@ -144,7 +152,6 @@ export class Wal {
   }
 
   private async flush(blocks: StreamBuffer[]): Promise<void> {
-    const started = Date.now();
     for (const b of blocks) b.stream.inflightFlushes++;
     const inputs: BlockInput[] = blocks.map((b) => ({
       streamId: b.stream.id,
@@ -156,17 +163,23 @@ export class Wal {
     }));
     const built = buildObject(inputs);
 
+    const t = { start: performance.now(), prepared: 0, uploaded: 0, turn: 0, committed: 0 };
     const upload = (async () => {
-      const prepared = await this.meta.prepareObject(objectKey);
+      const objectId = await this.objectIds.nextId();
+      const prepared = { objectId, key: objectKey(objectId) };
+      t.prepared = performance.now();
       await this.store.put(prepared.key, built.data);
+      t.uploaded = performance.now();
       return prepared;
     })();
     const previous = this.commitChain;
     const commit = (async () => {
       const prepared = await upload;
       await previous;
+      t.turn = performance.now();
       const result = await this.meta.commitObject({
         objectId: prepared.objectId,
+        objectKey: prepared.key,
         size: built.data.length,
         streams: built.entries.map((e, i) => ({
           streamId: e.streamId,
@@ -179,6 +192,7 @@ export class Wal {
           crc: e.crc,
         })),
       });
+      t.committed = performance.now();
       return { prepared, fenced: new Set(result.fenced) };
     })();
     // The next flush commits only after this one has committed or failed.
@@ -189,9 +203,17 @@ export class Wal {
 
     try {
       const { prepared, fenced } = await commit;
-      this.metrics.flushes++;
-      this.metrics.flushedBytes += built.data.length;
-      this.metrics.lastFlushMs = Date.now() - started;
+      const m = this.metrics;
+      m.flushes++;
+      m.flushedBytes += built.data.length;
+      m.prepareMs += t.prepared - t.start;
+      m.uploadMs += t.uploaded - t.prepared;
+      m.commitWaitMs += t.turn - t.uploaded;
+      m.commitMs += t.committed - t.turn;
+      this.log.debug(
+        { objectId: prepared.objectId, bytes: built.data.length, streams: blocks.length, prepareMs: +(t.prepared - t.start).toFixed(2), uploadMs: +(t.uploaded - t.prepared).toFixed(2), commitWaitMs: +(t.turn - t.uploaded).toFixed(2), commitMs: +(t.committed - t.turn).toFixed(2) },
+        'WAL object committed',
+      );
       blocks.forEach((b, i) => {
         const e = built.entries[i];
         if (fenced.has(b.stream.id)) {

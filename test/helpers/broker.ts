@@ -1,7 +1,7 @@
 // Real brokers for tests: in-process (fast) or as a `floe start` child
 // process (for kill -9 and the CLI). Both use a fresh data directory.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { startBroker, type RunningBroker } from '../../src/broker/broker.js';
@@ -65,23 +65,20 @@ export async function spawnBroker(args: string[], opts: { env?: Record<string, s
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`broker did not start within ${opts.timeoutMs ?? 20000} ms:\n${out}`)), opts.timeoutMs ?? 20000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('"Floe broker started"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    proc.stdout?.on('data', onData);
-    proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`broker exited with ${code} before starting:\n${out}`));
-    });
-  });
+  // Ready once the listener accepts connections (whatever the log level).
+  const deadline = Date.now() + (opts.timeoutMs ?? 20000);
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`broker exited with ${proc.exitCode} before starting:\n${out}`);
+    if (await canConnect(port)) break;
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`broker did not start within ${opts.timeoutMs ?? 20000} ms:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
   return {
     proc,
     port,
@@ -100,4 +97,14 @@ export function capturingLogger(): { logger: Logger; lines: { level: number; msg
   const lines: { level: number; msg: string }[] = [];
   const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
   return { logger, lines };
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ port, host: '127.0.0.1' }, () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
 }

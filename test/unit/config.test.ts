@@ -90,3 +90,12 @@ describe('floe start arguments', () => {
     expect(() => parseStartArgs(['--override', 'novalue'], () => '')).toThrow(/key=value/);
   });
 });
+
+describe('README', () => {
+  it('holds the configuration tables exactly as the registry generates them', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { configMarkdown } = await import('../../src/cli/main.js');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(configMarkdown());
+  });
+});

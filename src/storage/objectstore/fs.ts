@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { ObjectNotFoundError, ObjectStoreError, type ByteRange, type ObjectInfo, type ObjectStore } from './types.js';
 
@@ -12,6 +12,8 @@ const TEMP_SUFFIX = '.tmp-';
 
 export class FsObjectStore implements ObjectStore {
   private readonly knownDirs = new Set<string>();
+  /** Open handles of the key directories, kept for the directory fsync after each rename. */
+  private readonly dirHandles = new Map<string, Promise<FileHandle>>();
 
   constructor(readonly root: string) {}
 
@@ -46,7 +48,7 @@ export class FsObjectStore implements ObjectStore {
       await fh.close();
       fh = undefined;
       await rename(tmp, path);
-      await syncDir(dir);
+      await this.syncDir(dir);
     } catch (err) {
       await fh?.close().catch(() => {});
       await rm(tmp, { force: true }).catch(() => {});
@@ -119,7 +121,22 @@ export class FsObjectStore implements ObjectStore {
     yield* out;
   }
 
-  async close(): Promise<void> {}
+  /** Makes a rename durable: fsync of the directory that holds the new name. */
+  private async syncDir(dir: string): Promise<void> {
+    let handle = this.dirHandles.get(dir);
+    if (handle === undefined) {
+      handle = open(dir, 'r');
+      this.dirHandles.set(dir, handle);
+      handle.catch(() => this.dirHandles.delete(dir));
+    }
+    await (await handle).sync();
+  }
+
+  async close(): Promise<void> {
+    const handles = [...this.dirHandles.values()];
+    this.dirHandles.clear();
+    await Promise.all(handles.map(async (h) => (await h).close().catch(() => {})));
+  }
 }
 
 function advance(parts: Buffer[], written: number): Buffer[] {
@@ -130,11 +147,3 @@ function advance(parts: Buffer[], written: number): Buffer[] {
   return [parts[i].subarray(n), ...parts.slice(i + 1)];
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}

@@ -1,0 +1,108 @@
+// The MetadataStore interface, served by the SQLite store in a worker thread
+// (sqlite-worker.ts). Typed errors are rebuilt on this side by name.
+import { Worker } from 'node:worker_threads';
+import {
+  FencedError,
+  NotFoundError,
+  TopicExistsError,
+  type MetadataStore,
+  type NewTopic,
+  type ObjectCommit,
+  type OpenedStream,
+  type PartitionRecord,
+  type TopicRecord,
+  type TransactionalIdRecord,
+} from './types.js';
+
+const ERRORS: Record<string, new (message: string) => Error> = { TopicExistsError, NotFoundError, FencedError };
+
+/** The compiled worker script; when running from TypeScript sources (tests), the build's copy. */
+function workerScript(): URL {
+  const here = new URL(import.meta.url);
+  return here.pathname.endsWith('.ts') ? new URL('../../dist/metadata/sqlite-worker.js', here) : new URL('./sqlite-worker.js', here);
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+export class WorkerMetadataStore implements MetadataStore {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private failure: Error | null = null;
+
+  constructor(path: string) {
+    this.worker = new Worker(workerScript(), { workerData: { path } });
+    this.worker.on('message', (msg: { id: number; result?: unknown; error?: { name: string; message: string } }) => {
+      const p = this.pending.get(msg.id);
+      if (p === undefined) return;
+      this.pending.delete(msg.id);
+      if (msg.error !== undefined) p.reject(new (ERRORS[msg.error.name] ?? Error)(msg.error.message));
+      else p.resolve(msg.result);
+    });
+    const fail = (err: Error) => {
+      this.failure = err;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`metadata store worker exited with code ${code}`)));
+  }
+
+  private call<T>(method: keyof MetadataStore, ...args: unknown[]): Promise<T> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    return new Promise<T>((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ id, method, args });
+    });
+  }
+
+  clusterId(): Promise<string> {
+    return this.call('clusterId');
+  }
+  listTopics(): Promise<TopicRecord[]> {
+    return this.call('listTopics');
+  }
+  createTopic(topic: NewTopic): Promise<TopicRecord> {
+    return this.call('createTopic', topic);
+  }
+  deleteTopic(topicId: string): Promise<void> {
+    return this.call('deleteTopic', topicId);
+  }
+  addPartitions(topicId: string, count: number): Promise<PartitionRecord[]> {
+    return this.call('addPartitions', topicId, count);
+  }
+  setTopicConfigs(topicId: string, configs: Readonly<Record<string, string>>): Promise<void> {
+    return this.call('setTopicConfigs', topicId, configs);
+  }
+  openStreams(streamIds: readonly number[]): Promise<OpenedStream[]> {
+    return this.call('openStreams', streamIds);
+  }
+  reserveObjectIds(count: number): Promise<number> {
+    return this.call('reserveObjectIds', count);
+  }
+  commitObject(commit: ObjectCommit): Promise<{ fenced: number[] }> {
+    return this.call('commitObject', commit);
+  }
+  trimStream(streamId: number, epoch: number, newStartOffset: number): Promise<void> {
+    return this.call('trimStream', streamId, epoch, newStartOffset);
+  }
+  allocateProducerIds(count: number): Promise<number> {
+    return this.call('allocateProducerIds', count);
+  }
+  getTransactionalId(transactionalId: string): Promise<TransactionalIdRecord | null> {
+    return this.call('getTransactionalId', transactionalId);
+  }
+  putTransactionalId(record: TransactionalIdRecord): Promise<void> {
+    return this.call('putTransactionalId', record);
+  }
+
+  async close(): Promise<void> {
+    if (this.failure === null) await this.call('close');
+    this.failure = new Error('metadata store closed');
+    await this.worker.terminate();
+  }
+}
