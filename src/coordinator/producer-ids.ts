@@ -1,38 +1,21 @@
-// Producer id allocation for InitProducerId. Ids come from the metadata store
-// in blocks (as Kafka's AllocateProducerIds hands blocks to brokers), so most
-// requests are answered from memory and ids stay unique across restarts and
-// brokers.
+// Producer id allocation for InitProducerId, from blocks reserved in the
+// metadata store: most requests are answered from memory.
 
+import { IdBlockAllocator } from '../metadata/id-blocks.js';
 import type { MetadataStore } from '../metadata/types.js';
 
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
 const MAX_EPOCH = 32767;
 
 export class ProducerIdManager {
-  private next = 0;
-  private end = 0;
-  private pending: Promise<void> | null = null;
+  private readonly ids: IdBlockAllocator;
 
-  constructor(private readonly meta: MetadataStore) {}
+  constructor(private readonly meta: MetadataStore) {
+    this.ids = new IdBlockAllocator((n) => meta.allocateProducerIds(n), PRODUCER_ID_BLOCK_SIZE);
+  }
 
-  async nextId(): Promise<number> {
-    while (this.next >= this.end) {
-      if (this.pending === null) {
-        this.pending = this.meta.allocateProducerIds(PRODUCER_ID_BLOCK_SIZE).then(
-          (first) => {
-            this.next = first;
-            this.end = first + PRODUCER_ID_BLOCK_SIZE;
-            this.pending = null;
-          },
-          (err: unknown) => {
-            this.pending = null;
-            throw err;
-          },
-        );
-      }
-      await this.pending;
-    }
-    return this.next++;
+  nextId(): Promise<number> {
+    return this.ids.nextId();
   }
 
   /**

@@ -170,13 +170,14 @@ export class Connection {
         this.socket.cork();
         for (const b of slot.response) this.socket.write(b);
         this.socket.uncork();
+        this.maybePause(); // a consumer that does not read its responses stops being read from
       }
       if (slot.close) {
         this.close('closed after an acks=0 produce error');
         return;
       }
     }
-    this.maybeResume();
+    if (this.socket.writableLength < this.opts.maxPendingWriteBytes) this.maybeResume();
   }
 
   close(reason: string): void {

@@ -13,9 +13,12 @@ import { setBaseOffset, setPartitionLeaderEpoch } from '../protocol/records/batc
 import { StorageWriteError, StreamClosedError, StreamFencedError } from './errors.js';
 import type { CachedBatch, LogCache } from './log-cache.js';
 import { buildObject, objectKey, type BlockInput } from './object-format.js';
-import { ObjectIdAllocator } from './object-ids.js';
+import { IdBlockAllocator } from '../metadata/id-blocks.js';
 import type { ObjectStore } from './objectstore/types.js';
 import type { Stream } from './stream.js';
+
+/** Object ids reserved per metadata transaction. */
+export const OBJECT_ID_BLOCK = 64;
 
 export interface WalOptions {
   readonly flushBytes: number;
@@ -61,7 +64,13 @@ export class Wal {
   private commitChain: Promise<void> = Promise.resolve();
   private capacityWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
-  private readonly objectIds: ObjectIdAllocator;
+  /**
+   * Object ids come from reserved blocks, so a flush needs no metadata round
+   * trip before its upload. The reservation is what lets a sweeper find
+   * uploads never committed: an old reservation's ids without a committed
+   * object name orphans (keys derive from ids).
+   */
+  private readonly objectIds: IdBlockAllocator;
   readonly metrics: WalMetrics = { flushes: 0, flushFailures: 0, flushedBytes: 0, prepareMs: 0, uploadMs: 0, commitWaitMs: 0, commitMs: 0 };
 
   constructor(
@@ -71,7 +80,7 @@ export class Wal {
     private readonly opts: WalOptions,
     private readonly log: Logger,
   ) {
-    this.objectIds = new ObjectIdAllocator(meta);
+    this.objectIds = new IdBlockAllocator((n) => meta.reserveObjectIds(n), OBJECT_ID_BLOCK);
   }
 
   get pendingBytes(): number {

@@ -5,13 +5,15 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { decodeResponse, encodeRequest } from '../../src/protocol/frame.js';
 import { ApiVersions, Metadata, Produce } from '../../src/protocol/messages/index.js';
 import { buildBatch } from '../../src/protocol/records/builder.js';
-import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { capturingLogger, startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 let broker: TestBroker;
+const captured = capturingLogger();
 beforeAll(async () => {
-  broker = await startTestBroker();
+  broker = await startTestBroker({}, undefined, captured.logger);
 });
+const logged = (msg: string, reason: RegExp) => captured.lines.some((l) => l.msg === msg && reason.test(String(l.reason)));
 afterAll(async () => {
   await broker.cleanup();
 });
@@ -72,12 +74,14 @@ describe('requests Kafka answers by closing the connection', () => {
     const c = await RawClient.connect(broker.port);
     c.writeRaw(Buffer.from('0000000a' + '03e7' + '0000' + '00000001' + '0000', 'hex'));
     expect(await c.waitClosed()).toBe(true);
+    expect(logged('closing connection: request cannot be parsed or is not supported', /unknown api key 999/)).toBe(true);
   });
 
   it('closes on a Produce request below v3 (advertised from v0 for librdkafka, refused as Kafka 4 refuses it)', async () => {
     const c = await RawClient.connect(broker.port);
     c.writeRaw(Buffer.from('0000000a' + '0000' + '0002' + '00000001' + '0000', 'hex'));
     expect(await c.waitClosed()).toBe(true);
+    expect(logged('closing connection: request cannot be parsed or is not supported', /\(Produce\) and unsupported version 2/)).toBe(true);
   });
 
   it('closes on a frame larger than socket.request.max.bytes, without reading it', async () => {
@@ -86,6 +90,7 @@ describe('requests Kafka answers by closing the connection', () => {
     size.writeInt32BE(104857600 + 1);
     c.writeRaw(size);
     expect(await c.waitClosed()).toBe(true);
+    expect(logged('closing connection: oversized frame', /size = 104857601 larger than 104857600/)).toBe(true);
   });
 
   it('closes on a negative frame size', async () => {

@@ -102,54 +102,31 @@ function validated(name: string, value: string | null): void {
   }
 }
 
-function refuseBrokerAlter(names: readonly string[]): never {
-  throw new KafkaError(ErrorCode.INVALID_REQUEST, `Cannot update these configs dynamically: ${names.join(', ')}`);
+interface AlterableResource<C extends { name: string }> {
+  readonly resourceType: number;
+  readonly resourceName: string;
+  readonly configs: readonly C[];
 }
 
-function duplicateResources(resources: readonly { resourceType: number; resourceName: string }[]): Set<string> {
+/**
+ * The part AlterConfigs and IncrementalAlterConfigs share: per resource,
+ * refuse duplicates, apply `topicOverrides` to topics (it returns the new
+ * overrides), refuse broker changes, answer one result per resource.
+ */
+async function alterResources<C extends { name: string }>(
+  resources: readonly AlterableResource<C>[],
+  validateOnly: boolean,
+  ctx: HandlerContext,
+  topicOverrides: (topic: Topic, configs: readonly C[]) => Record<string, string>,
+) {
   const seen = new Set<string>();
   const dup = new Set<string>();
   for (const r of resources) {
     const k = `${r.resourceType}:${r.resourceName}`;
     (seen.has(k) ? dup : seen).add(k);
   }
-  return dup;
-}
-
-export const handleAlterConfigs: Handler<typeof AlterConfigs> = async (req, ctx) => {
-  const dup = duplicateResources(req.resources);
   const responses = [];
-  for (const r of req.resources) {
-    const base = { resourceType: r.resourceType, resourceName: r.resourceName };
-    try {
-      if (dup.has(`${r.resourceType}:${r.resourceName}`)) throw new KafkaError(ErrorCode.INVALID_REQUEST, 'Duplicate resource in request');
-      if (r.resourceType === ResourceType.TOPIC) {
-        const topic = topicFor(r.resourceName, ctx);
-        const overrides: Record<string, string> = {};
-        for (const c of r.configs) {
-          if (c.value === null) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Null value not supported for : ${c.name}`);
-          validated(c.name, c.value);
-          overrides[c.name] = c.value;
-        }
-        if (!req.validateOnly) await ctx.broker.topics.setConfigs(topic, overrides);
-      } else if (r.resourceType === ResourceType.BROKER) {
-        checkBrokerName(r.resourceName, ctx);
-        if (r.configs.length > 0) refuseBrokerAlter(r.configs.map((c) => c.name));
-      } else {
-        throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${r.resourceType}`);
-      }
-      responses.push({ ...base, errorCode: ErrorCode.NONE, errorMessage: null });
-    } catch (err) {
-      responses.push({ ...base, ...wire(err, ctx) });
-    }
-  }
-  return { throttleTimeMs: 0, responses };
-};
-
-export const handleIncrementalAlterConfigs: Handler<typeof IncrementalAlterConfigs> = async (req, ctx) => {
-  const dup = duplicateResources(req.resources);
-  const responses = [];
-  for (const r of req.resources) {
+  for (const r of resources) {
     const base = { resourceType: r.resourceType, resourceName: r.resourceName };
     try {
       if (dup.has(`${r.resourceType}:${r.resourceName}`)) throw new KafkaError(ErrorCode.INVALID_REQUEST, 'Duplicate resource in request');
@@ -157,39 +134,11 @@ export const handleIncrementalAlterConfigs: Handler<typeof IncrementalAlterConfi
       if (new Set(names).size !== names.length) throw new KafkaError(ErrorCode.INVALID_REQUEST, 'Error due to duplicate config keys');
       if (r.resourceType === ResourceType.TOPIC) {
         const topic = topicFor(r.resourceName, ctx);
-        const overrides: Record<string, string> = { ...topic.overrides };
-        for (const c of r.configs) {
-          const def = TOPIC_CONFIG_BY_NAME.get(c.name);
-          if (def === undefined) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${c.name}`);
-          switch (c.configOperation) {
-            case OP.SET:
-              if (c.value === null) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Null value not supported for : ${c.name}`);
-              validated(c.name, c.value);
-              overrides[c.name] = c.value;
-              break;
-            case OP.DELETE:
-              delete overrides[c.name];
-              break;
-            case OP.APPEND:
-            case OP.SUBTRACT: {
-              if (def.type !== 'list') {
-                throw new KafkaError(ErrorCode.INVALID_CONFIG, `Config value append is not allowed for config key: ${c.name}`);
-              }
-              const current = parseValue(def, overrides[c.name] ?? formatValue(ctx.broker.topics.describeConfigs(topic).find((x) => x.def.name === c.name)?.value ?? null) ?? '') as string[];
-              const items = (c.value ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
-              const next = c.configOperation === OP.APPEND ? [...current, ...items.filter((x) => !current.includes(x))] : current.filter((x) => !items.includes(x));
-              validated(c.name, next.join(','));
-              overrides[c.name] = next.join(',');
-              break;
-            }
-            default:
-              throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unknown config operation ${c.configOperation}`);
-          }
-        }
-        if (!req.validateOnly) await ctx.broker.topics.setConfigs(topic, overrides);
+        const overrides = topicOverrides(topic, r.configs);
+        if (!validateOnly) await ctx.broker.topics.setConfigs(topic, overrides);
       } else if (r.resourceType === ResourceType.BROKER) {
         checkBrokerName(r.resourceName, ctx);
-        if (r.configs.length > 0) refuseBrokerAlter(names);
+        if (names.length > 0) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Cannot update these configs dynamically: ${names.join(', ')}`);
       } else {
         throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${r.resourceType}`);
       }
@@ -199,4 +148,52 @@ export const handleIncrementalAlterConfigs: Handler<typeof IncrementalAlterConfi
     }
   }
   return { throttleTimeMs: 0, responses };
-};
+}
+
+const nullValue = (name: string) => new KafkaError(ErrorCode.INVALID_REQUEST, `Null value not supported for : ${name}`);
+
+/** AlterConfigs replaces a topic's overrides with exactly the ones given. */
+export const handleAlterConfigs: Handler<typeof AlterConfigs> = (req, ctx) =>
+  alterResources(req.resources, req.validateOnly, ctx, (_topic, configs) => {
+    const overrides: Record<string, string> = {};
+    for (const c of configs) {
+      if (c.value === null) throw nullValue(c.name);
+      validated(c.name, c.value);
+      overrides[c.name] = c.value;
+    }
+    return overrides;
+  });
+
+/** IncrementalAlterConfigs: SET, DELETE, and APPEND/SUBTRACT on list settings. */
+export const handleIncrementalAlterConfigs: Handler<typeof IncrementalAlterConfigs> = (req, ctx) =>
+  alterResources(req.resources, req.validateOnly, ctx, (topic, configs) => {
+    const overrides: Record<string, string> = { ...topic.overrides };
+    for (const c of configs) {
+      const def = TOPIC_CONFIG_BY_NAME.get(c.name);
+      if (def === undefined) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${c.name}`);
+      switch (c.configOperation) {
+        case OP.SET:
+          if (c.value === null) throw nullValue(c.name);
+          validated(c.name, c.value);
+          overrides[c.name] = c.value;
+          break;
+        case OP.DELETE:
+          delete overrides[c.name];
+          break;
+        case OP.APPEND:
+        case OP.SUBTRACT: {
+          if (def.type !== 'list') throw new KafkaError(ErrorCode.INVALID_CONFIG, `Config value append is not allowed for config key: ${c.name}`);
+          const effective = ctx.broker.topics.describeConfigs(topic).find((x) => x.def.name === c.name)?.value ?? [];
+          const current = overrides[c.name] !== undefined ? (parseValue(def, overrides[c.name]) as string[]) : [...(effective as readonly string[])];
+          const items = (c.value ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+          const next = c.configOperation === OP.APPEND ? [...current, ...items.filter((x) => !current.includes(x))] : current.filter((x) => !items.includes(x));
+          validated(c.name, next.join(','));
+          overrides[c.name] = next.join(',');
+          break;
+        }
+        default:
+          throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unknown config operation ${c.configOperation}`);
+      }
+    }
+    return overrides;
+  });
