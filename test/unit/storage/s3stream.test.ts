@@ -14,9 +14,12 @@ import { tempDir } from '../../helpers/tmp.js';
 
 const opts = { flushBytes: 1 << 20, flushIntervalMs: 2, maxInflight: 4, maxPendingBytes: 64 << 20, logCacheBytes: 64 << 20 };
 
+const opened: ObjectStore[] = [];
+
 async function setup(dir: string, store?: ObjectStore) {
   const meta = new SqliteMetadataStore(join(dir, 'metadata.db'));
   const objects = store ?? new FsObjectStore(join(dir, 'objects'));
+  opened.push(objects);
   const topic = await meta.createTopic({ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', name: 't', partitionCount: 2, replicationFactor: 1, configs: {} });
   const s3 = new StreamStore(objects, meta, opts, silentLogger());
   const streams = await s3.open(topic.partitions.map((p) => p.streamId));
@@ -34,7 +37,10 @@ describe('S3Stream on the fs store and SQLite', () => {
   beforeEach(() => {
     dir = tempDir();
   });
-  afterEach(() => dir.cleanup());
+  afterEach(async () => {
+    for (const o of opened.splice(0)) await o.close();
+    dir.cleanup();
+  });
 
   it('assigns offsets, commits one object for many streams and serves reads', async () => {
     const { s3, streams, meta, objects } = await setup(dir.path);
@@ -73,7 +79,9 @@ describe('S3Stream on the fs store and SQLite', () => {
     await first.meta.close();
 
     const meta = new SqliteMetadataStore(join(dir.path, 'metadata.db'));
-    const s3 = new StreamStore(new FsObjectStore(join(dir.path, 'objects')), meta, opts, silentLogger());
+    const fs2 = new FsObjectStore(join(dir.path, 'objects'));
+    opened.push(fs2);
+    const s3 = new StreamStore(fs2, meta, opts, silentLogger());
     const [reopened] = await s3.open([a.id]);
     expect(reopened.epoch).toBe(a.epoch + 1);
     expect(reopened.committedEnd).toBe(5);
@@ -114,6 +122,7 @@ describe('S3Stream on the fs store and SQLite', () => {
   it('never acknowledges a write that did not reach object storage, and recovers', async () => {
     let failPuts = false;
     const fs = new FsObjectStore(join(dir.path, 'objects'));
+    opened.push(fs);
     const flaky: ObjectStore = {
       put: (k, d) => (failPuts ? Promise.reject(new Error('injected outage')) : fs.put(k, d)),
       get: (k, r) => fs.get(k, r),
