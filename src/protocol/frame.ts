@@ -89,12 +89,12 @@ export function encodeResponse<M extends MessageSpec>(
 }
 
 /** Encodes a size-prefixed request frame (used by tests and the benchmark client). */
-export function encodeRequest<M extends MessageSpec>(
-  api: ApiSpec,
+export function encodeRequest<A extends ApiSpec>(
+  api: A,
   version: number,
   correlationId: number,
   clientId: string | null,
-  body: Encodable<M>,
+  body: Encodable<A['request']>,
 ): Buffer {
   const w = new Writer(256);
   w.int32(0);
@@ -104,7 +104,8 @@ export function encodeRequest<M extends MessageSpec>(
     correlationId,
     clientId,
   });
-  encodeMessage(api.request as unknown as M, version, w, body);
+  // A['request'] is generic here; the body was checked against it at the call site.
+  encodeMessage(api.request as MessageSpec, version, w, body as Encodable<MessageSpec>);
   w.patchInt32(0, w.length - 4);
   return w.toBuffer();
 }
