@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeResponse, encodeRequest } from '../src/protocol/frame.js';
 import { CreateTopics, Fetch, Metadata, Produce } from '../src/protocol/messages/index.js';
-import { COMPRESSION_NAMES, splitBatches } from '../src/protocol/records/batch.js';
+import { FrameDecoder } from '../src/network/frame-decoder.js';
+import { baseOffsetOf, COMPRESSION_NAMES, lastOffsetOf, splitBatches } from '../src/protocol/records/batch.js';
 import { buildBatch } from '../src/protocol/records/builder.js';
 import type { ApiSpec, Decoded, Encodable } from '../src/protocol/spec.js';
 
@@ -51,29 +52,15 @@ function parseArgs(argv: string[]): Options {
 
 /** One connection with pipelined requests; responses come back in order. */
 class Conn {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly frames = new FrameDecoder(0x7fffffff);
   private readonly pending: ((frame: Buffer) => void)[] = [];
   private correlation = 0;
 
   private constructor(private readonly socket: Socket) {
     socket.setNoDelay(true);
+    // The broker's own frame splitter: whole frames, no quadratic re-copying of large responses.
     socket.on('data', (d: Buffer) => {
-      this.chunks.push(d);
-      this.buffered += d.length;
-      // Assemble only once a whole frame is there (no quadratic re-copying of large responses).
-      for (;;) {
-        if (this.buffered < 4) return;
-        if (this.chunks[0].length < 4) this.chunks = [Buffer.concat(this.chunks)];
-        const size = this.chunks[0].readInt32BE(0);
-        if (this.buffered < 4 + size) return;
-        const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
-        const frame = all.subarray(4, 4 + size);
-        const rest = all.subarray(4 + size);
-        this.chunks = rest.length > 0 ? [rest] : [];
-        this.buffered = rest.length;
-        this.pending.shift()?.(frame);
-      }
+      for (const frame of this.frames.push(d)) this.pending.shift()?.(frame);
     });
   }
 
@@ -204,8 +191,8 @@ async function main(): Promise<void> {
         const records = part.records;
         if (records === null || records.length === 0) continue;
         for (const span of splitBatches(records).spans) {
-          const base = records.readInt32BE(span.position) * 0x1_0000_0000 + records.readUInt32BE(span.position + 4);
-          const last = base + records.readInt32BE(span.position + 23);
+          const base = baseOffsetOf(records, span.position);
+          const last = lastOffsetOf(records, span.position);
           if (last < offsets[part.partitionIndex]) continue;
           consumedRecords += last - Math.max(base, offsets[part.partitionIndex]) + 1;
           consumedBytes += span.size;

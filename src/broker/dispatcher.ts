@@ -60,7 +60,7 @@ export class BrokerDispatcher implements Dispatcher {
     const { header } = request;
     if (request.kind === 'unsupported-api-versions') {
       ctx.releaseOrdering();
-      return encode(Api.ApiVersions, Api.ApiVersions.response, 0, header.correlationId, apiVersionsBody(ErrorCode.UNSUPPORTED_VERSION));
+      return encodeResponse(Api.ApiVersions, Api.ApiVersions.response, 0, header.correlationId, apiVersionsBody(ErrorCode.UNSUPPORTED_VERSION));
     }
     const entry = this.handlers.get(header.apiKey);
     if (entry === undefined) throw new Error(`no handler for api key ${header.apiKey}`);
@@ -70,10 +70,6 @@ export class BrokerDispatcher implements Dispatcher {
     ctx.releaseOrdering();
     this.metrics?.onRequest(entry.api, header.apiVersion, performance.now() - started);
     if (body === NO_RESPONSE) return null;
-    return encode(entry.api, entry.api.response, header.apiVersion, header.correlationId, body as Encodable<MessageSpec>);
+    return encodeResponse(entry.api, entry.api.response, header.apiVersion, header.correlationId, body as Encodable<MessageSpec>);
   }
-}
-
-function encode<M extends MessageSpec>(api: ApiSpec, spec: M, version: number, correlationId: number, body: Encodable<M>): Buffer[] {
-  return encodeResponse(api, spec, version, correlationId, body);
 }

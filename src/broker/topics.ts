@@ -97,14 +97,16 @@ export class TopicManager {
   /** Loads every topic and takes ownership of its partitions' streams. */
   async load(): Promise<void> {
     const records = await this.meta.listTopics();
-    for (const r of records) await this.install(r);
+    // One metadata transaction takes every stream, however many topics there are.
+    const streams = await this.store.open(records.flatMap((r) => r.partitions.map((p) => p.streamId)));
+    let next = 0;
+    for (const r of records) this.install(r, streams.slice(next, (next += r.partitions.length)));
     this.log.info({ topics: records.length, partitions: records.reduce((n, r) => n + r.partitions.length, 0) }, 'topics loaded');
   }
 
-  private async install(r: TopicRecord): Promise<Topic> {
+  private install(r: TopicRecord, streams: readonly Stream[]): Topic {
     const topic = new Topic(r.topicId, r.name, r.replicationFactor, r.configs);
     topic.settings = this.settingsOf(topic);
-    const streams = await this.store.open(r.partitions.map((p) => p.streamId));
     topic.partitions = r.partitions.map((p, i) => ({ topic, index: p.partition, stream: streams[i] }));
     this.byName.set(topic.name, topic);
     this.byId.set(topic.id, topic);
@@ -113,6 +115,11 @@ export class TopicManager {
 
   get(name: string): Topic | undefined {
     return this.byName.get(name);
+  }
+
+  /** The stream of a partition, if the topic and partition exist. */
+  stream(name: string, partition: number): Stream | undefined {
+    return this.byName.get(name)?.partitions[partition]?.stream;
   }
 
   getById(id: string): Topic | undefined {
@@ -209,7 +216,7 @@ export class TopicManager {
           replicationFactor: v.replicationFactor,
           configs: v.configs,
         });
-        const topic = await this.install(record);
+        const topic = this.install(record, await this.store.open(record.partitions.map((p) => p.streamId)));
         this.log.info({ topic: topic.name, topicId: topic.id, partitions: topic.partitions.length }, 'topic created');
         return topic;
       } catch (err) {

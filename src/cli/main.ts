@@ -22,7 +22,11 @@ interface StartArgs {
   overrides: Record<string, string>;
 }
 
-export function parseStartArgs(argv: readonly string[], currentListener: () => string): StartArgs {
+/**
+ * `currentListener(configFile, overrides)` is the listener the other settings
+ * give (defaults, file, environment, overrides), which --host/--port amend.
+ */
+export function parseStartArgs(argv: readonly string[], currentListener: (configFile: string | undefined, overrides: Record<string, string>) => string): StartArgs {
   const overrides: Record<string, string> = {};
   let configFile: string | undefined;
   let host: string | undefined;
@@ -59,7 +63,7 @@ export function parseStartArgs(argv: readonly string[], currentListener: () => s
     }
   }
   if (host !== undefined || port !== undefined) {
-    const base = parseListener(overrides.listeners ?? currentListener());
+    const base = parseListener(overrides.listeners ?? currentListener(configFile, overrides));
     overrides.listeners = `PLAINTEXT://${host ?? base.host}:${port ?? base.port}`;
   }
   return { configFile, overrides };
@@ -93,7 +97,7 @@ export function configMarkdown(): string {
 
 async function start(argv: readonly string[]): Promise<void> {
   const warnings: string[] = [];
-  const args = parseStartArgs(argv, () => BrokerConfig.load({ env: process.env }).list('listeners')[0]);
+  const args = parseStartArgs(argv, (file, overrides) => BrokerConfig.load({ file, env: process.env, overrides }).list('listeners')[0]);
   const config = BrokerConfig.load({ file: args.configFile, env: process.env, overrides: args.overrides, onWarning: (w) => warnings.push(w) });
   const log = createLogger(config.string('log.level'));
   for (const w of warnings) log.warn(w);

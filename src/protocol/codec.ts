@@ -380,6 +380,14 @@ export function encodeMessage<M extends MessageSpec>(spec: M, version: number, w
   structCodec(spec, version).write(w, value as Obj);
 }
 
+const flexibleRanges = new WeakMap<MessageSpec, VersionRange>();
+
+/** Whether `version` of `spec` uses the flexible (compact, tagged) encoding; asked on every request, so parsed once. */
 export function isFlexible(spec: MessageSpec, version: number): boolean {
-  return inRange(parseVersions(spec.flexibleVersions), version);
+  let range = flexibleRanges.get(spec);
+  if (range === undefined) {
+    range = parseVersions(spec.flexibleVersions);
+    flexibleRanges.set(spec, range);
+  }
+  return inRange(range, version);
 }

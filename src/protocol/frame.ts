@@ -6,7 +6,7 @@ import { decodeMessage, encodeMessage, isFlexible } from './codec.js';
 import { ApiVersions } from './messages/api-versions.js';
 import { RequestHeader, ResponseHeader } from './messages/header.js';
 import { API_BY_KEY } from './messages/index.js';
-import { DecodeError, Reader, Writer } from './primitives.js';
+import { Reader, Writer } from './primitives.js';
 import type { ApiSpec, Encodable, MessageSpec } from './spec.js';
 
 export interface RequestHeaderData {
@@ -118,4 +118,3 @@ export function decodeResponse<M extends MessageSpec>(api: ApiSpec, spec: M, ver
   return { correlationId: header.correlationId, body };
 }
 
-export { DecodeError };

@@ -5,11 +5,11 @@
 
 import type { Logger } from 'pino';
 import type { MetadataStore, StreamRange } from '../metadata/types.js';
-import { DecodeError, readInt64 } from '../protocol/primitives.js';
+import { DecodeError } from '../protocol/primitives.js';
 import {
   BATCH_HEADER_SIZE,
-  BatchOffset,
   compressionOf,
+  lastOffsetOf,
   readBatchHeader,
   splitBatches,
   timestampTypeOf,
@@ -133,7 +133,7 @@ export class StreamStore {
       for (let i = 0; i < blocks.length && !full; i++) {
         const block = blocks[i];
         for (const span of splitBatches(block).spans) {
-          const lastOffset = readInt64(block, span.position) + block.readInt32BE(span.position + BatchOffset.lastOffsetDelta);
+          const lastOffset = lastOffsetOf(block, span.position);
           if (lastOffset < pos) continue;
           if (!fits(span.size)) {
             full = true;

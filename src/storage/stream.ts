@@ -16,8 +16,6 @@ export class Stream {
   nextOffset: number;
   readonly ranges: StreamRange[];
   readonly epochs: EpochEntry[];
-  /** Largest batch max timestamp committed so far and the first range holding it. */
-  maxTimestamp = -1;
   /** WAL objects in flight that hold batches of this stream. */
   inflightFlushes = 0;
   /** Set after a failed flush: appends are refused until in-flight flushes settle. */
@@ -33,7 +31,6 @@ export class Stream {
     this.nextOffset = opened.endOffset;
     this.ranges = [...opened.ranges];
     this.epochs = [...opened.epochs];
-    for (const r of this.ranges) this.maxTimestamp = Math.max(this.maxTimestamp, r.maxTimestamp);
   }
 
   /** The committed range holding `offset`, or undefined. */
@@ -55,7 +52,6 @@ export class Stream {
   committed(range: StreamRange): void {
     this.ranges.push(range);
     this.committedEnd = range.endOffset;
-    if (range.maxTimestamp > this.maxTimestamp) this.maxTimestamp = range.maxTimestamp;
     this.notify();
   }
 

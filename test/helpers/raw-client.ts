@@ -2,11 +2,12 @@
 // tests that need exact requests (bad input, specific versions, error codes).
 // It checks what the broker sent back, so it exercises the broker, not itself.
 import { connect, type Socket } from 'node:net';
+import { FrameDecoder } from '../../src/network/frame-decoder.js';
 import { decodeResponse, encodeRequest } from '../../src/protocol/frame.js';
 import type { ApiSpec, Decoded, Encodable } from '../../src/protocol/spec.js';
 
 export class RawClient {
-  private buf = Buffer.alloc(0);
+  private readonly frames = new FrameDecoder(0x7fffffff);
   private waiters: ((frame: Buffer) => void)[] = [];
   private correlation = 1;
   closed = false;
@@ -16,15 +17,9 @@ export class RawClient {
 
   private constructor(readonly socket: Socket) {
     socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      while (this.buf.length >= 4) {
-        const size = this.buf.readInt32BE(0);
-        if (this.buf.length < 4 + size) break;
-        const frame = this.buf.subarray(4, 4 + size);
-        this.buf = this.buf.subarray(4 + size);
+      for (const frame of this.frames.push(d)) {
         this.framesReceived++;
-        const w = this.waiters.shift();
-        if (w) w(frame);
+        this.waiters.shift()?.(frame);
       }
     });
     socket.on('close', () => {

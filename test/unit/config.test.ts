@@ -86,6 +86,9 @@ describe('floe start arguments', () => {
     const a = parseStartArgs(['--data-dir', '/tmp/x', '--port', '19000', '--override', 'num.partitions=2', '--config', 'f.properties'], () => 'PLAINTEXT://127.0.0.1:9092');
     expect(a).toEqual({ configFile: 'f.properties', overrides: { 'data.dir': '/tmp/x', 'num.partitions': '2', listeners: 'PLAINTEXT://127.0.0.1:19000' } });
     expect(parseStartArgs(['--host', '0.0.0.0'], () => 'PLAINTEXT://127.0.0.1:9092').overrides.listeners).toBe('PLAINTEXT://0.0.0.0:9092');
+    // --port keeps the host the config file gives, not the default's
+    const fromFile = parseStartArgs(['--config', 'f.properties', '--port', '19001'], (file) => (file === 'f.properties' ? 'PLAINTEXT://10.1.2.3:9092' : 'PLAINTEXT://127.0.0.1:9092'));
+    expect(fromFile.overrides.listeners).toBe('PLAINTEXT://10.1.2.3:19001');
     expect(() => parseStartArgs(['--bogus'], () => '')).toThrow(/unknown argument/);
     expect(() => parseStartArgs(['--override', 'novalue'], () => '')).toThrow(/key=value/);
   });

@@ -11,12 +11,11 @@ export const handleDeleteRecords: Handler<typeof DeleteRecords> = async (req, ct
     throttleTimeMs: 0,
     topics: await Promise.all(
       req.topics.map(async (t) => {
-        const topic = topics.get(t.name);
         return {
           name: t.name,
           partitions: await Promise.all(
             t.partitions.map(async (p) => {
-              const stream = topic?.partitions[p.partitionIndex]?.stream;
+              const stream = topics.stream(t.name, p.partitionIndex);
               if (stream === undefined) return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
               const target = p.offset === -1 ? stream.committedEnd : p.offset;
               if (target < 0 || target > stream.committedEnd) {

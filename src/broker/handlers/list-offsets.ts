@@ -19,14 +19,13 @@ export const handleListOffsets: Handler<typeof ListOffsets> = async (req, ctx) =
     throttleTimeMs: 0,
     topics: await Promise.all(
       req.topics.map(async (t) => {
-        const topic = topics.get(t.name);
         const counts = new Map<number, number>();
         for (const p of t.partitions) counts.set(p.partitionIndex, (counts.get(p.partitionIndex) ?? 0) + 1);
         const partitions = await Promise.all(
           t.partitions.map(async (p): Promise<PartitionResult> => {
             const fail = (errorCode: number): PartitionResult => ({ partitionIndex: p.partitionIndex, errorCode, timestamp: -1, offset: -1, leaderEpoch: -1 });
             if ((counts.get(p.partitionIndex) ?? 0) > 1) return fail(ErrorCode.INVALID_REQUEST);
-            const stream = topic?.partitions[p.partitionIndex]?.stream;
+            const stream = topics.stream(t.name, p.partitionIndex);
             if (stream === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < stream.epoch) return fail(ErrorCode.FENCED_LEADER_EPOCH);
             if (p.currentLeaderEpoch > stream.epoch) return fail(ErrorCode.UNKNOWN_LEADER_EPOCH);

@@ -10,12 +10,11 @@ export const handleOffsetForLeaderEpoch: Handler<typeof OffsetForLeaderEpoch> = 
   return {
     throttleTimeMs: 0,
     topics: req.topics.map((t) => {
-      const topic = topics.get(t.topic);
       return {
         topic: t.topic,
         partitions: t.partitions.map((p) => {
           const fail = (errorCode: number) => ({ errorCode, partition: p.partition, leaderEpoch: -1, endOffset: -1 });
-          const stream = topic?.partitions[p.partition]?.stream;
+          const stream = topics.stream(t.topic, p.partition);
           if (stream === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
           if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < stream.epoch) return fail(ErrorCode.FENCED_LEADER_EPOCH);
           if (p.currentLeaderEpoch > stream.epoch) return fail(ErrorCode.UNKNOWN_LEADER_EPOCH);
