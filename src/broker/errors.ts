@@ -1,7 +1,7 @@
 // Internal failures to Kafka error codes: the one mapping between typed
 // errors and the wire.
 
-import { FencedError } from '../metadata/types.js';
+import { FencedError, NotFoundError } from '../metadata/types.js';
 import { ErrorCode, KafkaError, type ErrorCodeValue } from '../protocol/errors.js';
 import { CorruptObjectError, StorageWriteError, StreamClosedError, StreamFencedError } from '../storage/errors.js';
 import { ObjectNotFoundError, ObjectStoreError } from '../storage/objectstore/types.js';
@@ -18,6 +18,9 @@ export function toWireError(err: unknown): WireError {
   if (err instanceof StreamFencedError || err instanceof FencedError) {
     return { code: ErrorCode.NOT_LEADER_OR_FOLLOWER, message: err.message, expected: true };
   }
+  // The metadata store no longer has the topic or its streams: a concurrent
+  // deletion won the race, and Kafka answers the loser UNKNOWN_TOPIC_OR_PARTITION.
+  if (err instanceof NotFoundError) return { code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: err.message, expected: true };
   if (err instanceof StreamClosedError) return { code: ErrorCode.NOT_LEADER_OR_FOLLOWER, message: err.message, expected: true };
   if (err instanceof StorageWriteError || err instanceof ObjectStoreError) {
     return { code: ErrorCode.KAFKA_STORAGE_ERROR, message: err.message, expected: true };

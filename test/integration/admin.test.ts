@@ -16,7 +16,7 @@ import {
 } from '../../src/protocol/messages/index.js';
 import { ZERO_UUID } from '../../src/protocol/primitives.js';
 import { buildBatch } from '../../src/protocol/records/builder.js';
-import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { capturingLogger, startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 let broker: TestBroker;
@@ -102,6 +102,29 @@ describe('CreatePartitions and DeleteTopics', () => {
     ]);
     const m = await c.request(Metadata, 12, { topics: [{ name: 'gone-by-id' }], allowAutoTopicCreation: false });
     expect(m.topics[0].errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  });
+
+  it('answers racing deletions and alterations of one topic as Kafka does, without a server error', async () => {
+    const captured = capturingLogger();
+    const b = await startTestBroker({}, undefined, captured.logger);
+    const clients = await Promise.all([0, 1, 2, 3].map(() => RawClient.connect(b.port)));
+    for (let round = 0; round < 20; round++) {
+      const name = `racy-${round}`;
+      await clients[0].request(CreateTopics, 7, { topics: [{ name, numPartitions: 1, replicationFactor: 1 }], timeoutMs: 1000 });
+      const [d1, d2, grow, alter] = await Promise.all([
+        clients[0].request(DeleteTopics, 6, { topics: [{ name, topicId: ZERO_UUID }], timeoutMs: 1000 }),
+        clients[1].request(DeleteTopics, 6, { topics: [{ name, topicId: ZERO_UUID }], timeoutMs: 1000 }),
+        clients[2].request(CreatePartitions, 3, { topics: [{ name, count: 2, assignments: null }], timeoutMs: 1000, validateOnly: false }),
+        clients[3].request(IncrementalAlterConfigs, 1, { resources: [{ resourceType: 2, resourceName: name, configs: [{ name: 'retention.ms', configOperation: 0, value: '1000' }] }] }),
+      ]);
+      // exactly one deletion wins; the other finds no topic
+      expect([d1.responses[0].errorCode, d2.responses[0].errorCode].sort()).toEqual([ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+      expect([ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]).toContain(grow.results[0].errorCode);
+      expect([ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]).toContain(alter.responses[0].errorCode);
+    }
+    for (const cl of clients) cl.close();
+    await b.cleanup();
+    expect(captured.lines.filter((l) => l.level >= 50)).toEqual([]);
   });
 
   it('refuses deletion when delete.topic.enable=false', async () => {
