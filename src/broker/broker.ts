@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { Membership } from '../cluster/membership.js';
 import type { BrokerConfig } from '../config/broker-config.js';
+import { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import { ProducerIdManager } from '../coordinator/producer-ids.js';
 import { WorkerMetadataStore } from '../metadata/worker-store.js';
 import type { MetadataStore } from '../metadata/types.js';
@@ -54,7 +55,22 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
   const membership = new Membership({ nodeId: config.int('node.id'), host: advertised.host, port: advertised.port, rack: null });
   const topics = new TopicManager(meta, store, config, log.child({ component: 'topics' }));
   await topics.load();
-  const context: BrokerContext = { config, log, clusterId, membership, topics, store, producerIds: new ProducerIdManager(meta) };
+  const groups = new GroupCoordinator(
+    meta,
+    {
+      initialRebalanceDelayMs: config.int('group.initial.rebalance.delay.ms'),
+      minSessionTimeoutMs: config.int('group.min.session.timeout.ms'),
+      maxSessionTimeoutMs: config.int('group.max.session.timeout.ms'),
+      maxSize: config.int('group.max.size'),
+      offsetsRetentionMs: config.int('offsets.retention.minutes') * 60_000,
+      offsetsRetentionCheckIntervalMs: config.int('offsets.retention.check.interval.ms'),
+      offsetMetadataMaxBytes: config.int('offset.metadata.max.bytes'),
+    },
+    log.child({ component: 'group-coordinator' }),
+  );
+  await groups.load();
+  topics.onDelete((name) => groups.onTopicDeleted(name));
+  const context: BrokerContext = { config, log, clusterId, membership, topics, store, producerIds: new ProducerIdManager(meta), groups };
   const server = new KafkaServer(
     new BrokerDispatcher(context),
     {
@@ -85,6 +101,8 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
       // Commit what the WAL holds while connections are still open, so those
       // produce requests get their acknowledgements, then close connections.
       server.stopListening();
+      // Waiting JoinGroup/SyncGroup requests learn the coordinator is going away.
+      groups.shutdown();
       await store.drain();
       await new Promise((r) => setTimeout(r, 50));
       await server.close();

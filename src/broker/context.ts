@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { Membership } from '../cluster/membership.js';
 import type { BrokerConfig } from '../config/broker-config.js';
+import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import type { ProducerIdManager } from '../coordinator/producer-ids.js';
 import type { RequestContext } from '../network/connection.js';
 import type { ApiSpec, RequestOf, ResponseOf } from '../protocol/spec.js';
@@ -18,6 +19,7 @@ export interface BrokerContext {
   readonly topics: TopicManager;
   readonly store: StreamStore;
   readonly producerIds: ProducerIdManager;
+  readonly groups: GroupCoordinator;
 }
 
 export interface HandlerContext extends RequestContext {
@@ -38,4 +40,5 @@ export type Handler<A extends ApiSpec> = (
 const op = (...codes: number[]) => codes.reduce((m, c) => m | (1 << c), 0);
 export const TOPIC_AUTHORIZED_OPERATIONS = op(3, 4, 5, 6, 7, 8, 10, 11); // READ WRITE CREATE DELETE ALTER DESCRIBE DESCRIBE_CONFIGS ALTER_CONFIGS
 export const CLUSTER_AUTHORIZED_OPERATIONS = op(4, 7, 8, 9, 10, 11, 12); // CREATE ALTER DESCRIBE CLUSTER_ACTION DESCRIBE_CONFIGS ALTER_CONFIGS IDEMPOTENT_WRITE
+export const GROUP_AUTHORIZED_OPERATIONS = op(3, 6, 8); // READ DELETE DESCRIBE
 export const OPERATIONS_NOT_REQUESTED = -2147483648;

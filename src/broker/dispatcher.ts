@@ -12,6 +12,19 @@ import { handleAlterConfigs, handleDescribeConfigs, handleIncrementalAlterConfig
 import { handleDeleteRecords } from './handlers/delete-records.js';
 import { handleDescribeCluster } from './handlers/describe-cluster.js';
 import { handleFetch } from './handlers/fetch.js';
+import {
+  handleDeleteGroups,
+  handleDescribeGroups,
+  handleFindCoordinator,
+  handleHeartbeat,
+  handleJoinGroup,
+  handleLeaveGroup,
+  handleListGroups,
+  handleOffsetCommit,
+  handleOffsetDelete,
+  handleOffsetFetch,
+  handleSyncGroup,
+} from './handlers/groups.js';
 import { handleInitProducerId } from './handlers/init-producer-id.js';
 import { handleListOffsets } from './handlers/list-offsets.js';
 import { handleMetadata } from './handlers/metadata.js';
@@ -47,6 +60,17 @@ export class BrokerDispatcher implements Dispatcher {
     this.on(Api.DescribeCluster, handleDescribeCluster);
     this.on(Api.OffsetForLeaderEpoch, handleOffsetForLeaderEpoch);
     this.on(Api.InitProducerId, handleInitProducerId);
+    this.on(Api.FindCoordinator, handleFindCoordinator);
+    this.on(Api.JoinGroup, handleJoinGroup);
+    this.on(Api.SyncGroup, handleSyncGroup);
+    this.on(Api.Heartbeat, handleHeartbeat);
+    this.on(Api.LeaveGroup, handleLeaveGroup);
+    this.on(Api.OffsetCommit, handleOffsetCommit);
+    this.on(Api.OffsetFetch, handleOffsetFetch);
+    this.on(Api.OffsetDelete, handleOffsetDelete);
+    this.on(Api.DescribeGroups, handleDescribeGroups);
+    this.on(Api.ListGroups, handleListGroups);
+    this.on(Api.DeleteGroups, handleDeleteGroups);
     for (const api of Api.ALL_APIS) {
       if (!this.handlers.has(api.apiKey)) throw new Error(`no handler for ${api.name}`);
     }

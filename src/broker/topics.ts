@@ -86,6 +86,7 @@ export class TopicManager {
   private readonly byName = new Map<string, Topic>();
   private readonly byId = new Map<string, Topic>();
   private readonly creating = new Map<string, Promise<Topic>>();
+  private readonly deleteListeners: ((name: string) => void)[] = [];
 
   constructor(
     private readonly meta: MetadataStore,
@@ -250,7 +251,13 @@ export class TopicManager {
     this.byName.delete(topic.name);
     this.byId.delete(topic.id);
     for (const p of topic.partitions) this.store.close(p.stream.id);
+    for (const listener of this.deleteListeners) listener(topic.name);
     this.log.info({ topic: topic.name, topicId: topic.id }, 'topic deleted');
+  }
+
+  /** Called with the name of every deleted topic (the group coordinator drops its offsets). */
+  onDelete(listener: (name: string) => void): void {
+    this.deleteListeners.push(listener);
   }
 
   async addPartitions(topic: Topic, count: number): Promise<void> {

@@ -10,12 +10,15 @@ import {
   FencedError,
   NotFoundError,
   TopicExistsError,
+  type CommittedOffset,
   type EpochEntry,
+  type GroupRecord,
   type MetadataStore,
   type NewTopic,
   type ObjectCommit,
   type OpenedStream,
   type PartitionRecord,
+  type StoredGroups,
   type StreamRange,
   type TopicRecord,
   type TransactionalIdRecord,
@@ -85,6 +88,26 @@ CREATE TABLE IF NOT EXISTS transactional_ids (
   producer_epoch INTEGER NOT NULL,
   timeout_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS consumer_groups (
+  group_id TEXT PRIMARY KEY,
+  protocol_type TEXT,
+  protocol_name TEXT,
+  generation_id INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  state_timestamp INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS group_offsets (
+  group_id TEXT NOT NULL REFERENCES consumer_groups(group_id) ON DELETE CASCADE,
+  topic TEXT NOT NULL,
+  partition INTEGER NOT NULL,
+  committed_offset INTEGER NOT NULL,
+  leader_epoch INTEGER NOT NULL,
+  metadata TEXT NOT NULL,
+  commit_timestamp INTEGER NOT NULL,
+  expire_timestamp INTEGER,
+  PRIMARY KEY (group_id, topic, partition)
+);
+CREATE INDEX IF NOT EXISTS group_offsets_by_topic ON group_offsets(topic);
 `;
 
 interface TopicRow {
@@ -173,8 +196,11 @@ export class SqliteMetadataStore implements MetadataStore {
   async deleteTopic(topicId: string): Promise<void> {
     const tx = this.db.transaction(() => {
       const streams = this.db.prepare('SELECT stream_id FROM partitions WHERE topic_id = ?').all(topicId) as { stream_id: number }[];
-      const r = this.db.prepare('DELETE FROM topics WHERE topic_id = ?').run(topicId);
-      if (r.changes === 0) throw new NotFoundError(`topic ${topicId} does not exist`);
+      const topic = this.db.prepare('DELETE FROM topics WHERE topic_id = ? RETURNING name').get(topicId) as { name: string } | undefined;
+      if (topic === undefined) throw new NotFoundError(`topic ${topicId} does not exist`);
+      // Kafka drops committed offsets of a deleted topic, so a topic created
+      // later under the same name starts without them.
+      this.db.prepare('DELETE FROM group_offsets WHERE topic = ?').run(topic.name);
       const markDeleted = this.db.prepare("UPDATE streams SET state = 'deleted' WHERE stream_id = ?");
       const dropRanges = this.db.prepare('DELETE FROM stream_ranges WHERE stream_id = ?');
       for (const s of streams) {
@@ -311,6 +337,93 @@ export class SqliteMetadataStore implements MetadataStore {
          ON CONFLICT(transactional_id) DO UPDATE SET producer_id = excluded.producer_id, producer_epoch = excluded.producer_epoch, timeout_ms = excluded.timeout_ms`,
       )
       .run(r.transactionalId, r.producerId, r.producerEpoch, r.timeoutMs);
+  }
+
+  async loadGroups(): Promise<StoredGroups> {
+    const groups = (
+      this.db.prepare('SELECT group_id, protocol_type, protocol_name, generation_id, state, state_timestamp FROM consumer_groups').all() as {
+        group_id: string;
+        protocol_type: string | null;
+        protocol_name: string | null;
+        generation_id: number;
+        state: string;
+        state_timestamp: number;
+      }[]
+    ).map((r) => ({
+      groupId: r.group_id,
+      protocolType: r.protocol_type,
+      protocolName: r.protocol_name,
+      generationId: r.generation_id,
+      state: r.state,
+      stateTimestamp: r.state_timestamp,
+    }));
+    const offsets = (
+      this.db
+        .prepare('SELECT group_id, topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp, expire_timestamp FROM group_offsets')
+        .all() as {
+        group_id: string;
+        topic: string;
+        partition: number;
+        committed_offset: number;
+        leader_epoch: number;
+        metadata: string;
+        commit_timestamp: number;
+        expire_timestamp: number | null;
+      }[]
+    ).map((r) => ({
+      groupId: r.group_id,
+      topic: r.topic,
+      partition: r.partition,
+      offset: r.committed_offset,
+      leaderEpoch: r.leader_epoch,
+      metadata: r.metadata,
+      commitTimestamp: r.commit_timestamp,
+      expireTimestamp: r.expire_timestamp,
+    }));
+    return { groups, offsets };
+  }
+
+  private upsertGroup(g: GroupRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO consumer_groups (group_id, protocol_type, protocol_name, generation_id, state, state_timestamp) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(group_id) DO UPDATE SET protocol_type = excluded.protocol_type, protocol_name = excluded.protocol_name,
+           generation_id = excluded.generation_id, state = excluded.state, state_timestamp = excluded.state_timestamp`,
+      )
+      .run(g.groupId, g.protocolType, g.protocolName, g.generationId, g.state, g.stateTimestamp);
+  }
+
+  async storeGroup(group: GroupRecord): Promise<void> {
+    this.upsertGroup(group);
+  }
+
+  async commitOffsets(group: GroupRecord, offsets: readonly CommittedOffset[]): Promise<void> {
+    const put = this.db.prepare(
+      `INSERT INTO group_offsets (group_id, topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp, expire_timestamp)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(group_id, topic, partition) DO UPDATE SET committed_offset = excluded.committed_offset, leader_epoch = excluded.leader_epoch,
+         metadata = excluded.metadata, commit_timestamp = excluded.commit_timestamp, expire_timestamp = excluded.expire_timestamp`,
+    );
+    this.db
+      .transaction(() => {
+        this.upsertGroup(group);
+        for (const o of offsets) put.run(group.groupId, o.topic, o.partition, o.offset, o.leaderEpoch, o.metadata, o.commitTimestamp, o.expireTimestamp);
+      })
+      .immediate();
+  }
+
+  async deleteOffsets(groupId: string, partitions: readonly { readonly topic: string; readonly partition: number }[]): Promise<void> {
+    const del = this.db.prepare('DELETE FROM group_offsets WHERE group_id = ? AND topic = ? AND partition = ?');
+    this.db.transaction(() => {
+      for (const p of partitions) del.run(groupId, p.topic, p.partition);
+    })();
+  }
+
+  async deleteGroups(groupIds: readonly string[]): Promise<void> {
+    const del = this.db.prepare('DELETE FROM consumer_groups WHERE group_id = ?');
+    this.db.transaction(() => {
+      for (const g of groupIds) del.run(g);
+    })();
   }
 
   async close(): Promise<void> {

@@ -81,6 +81,38 @@ export interface TransactionalIdRecord {
   readonly timeoutMs: number;
 }
 
+/** A consumer group's committed offset for one partition (Kafka's OffsetAndMetadata). */
+export interface CommittedOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly leaderEpoch: number;
+  readonly metadata: string;
+  readonly commitTimestamp: number;
+  /** Set only by OffsetCommit v2-v4 with a retention time; otherwise expiry follows the group. */
+  readonly expireTimestamp: number | null;
+}
+
+/**
+ * What outlives a coordinator restart of a group, as Kafka's GroupMetadata
+ * record without members: members rejoin, but generations never go backwards
+ * and an Empty group's offsets expire from the moment it became empty.
+ */
+export interface GroupRecord {
+  readonly groupId: string;
+  readonly protocolType: string | null;
+  readonly protocolName: string | null;
+  readonly generationId: number;
+  /** The group's state when stored ('Empty' or 'Stable'), and since when. */
+  readonly state: string;
+  readonly stateTimestamp: number;
+}
+
+export interface StoredGroups {
+  readonly groups: readonly GroupRecord[];
+  readonly offsets: readonly (CommittedOffset & { readonly groupId: string })[];
+}
+
 export interface MetadataStore {
   /** The cluster id, created on first use. */
   clusterId(): Promise<string>;
@@ -88,7 +120,7 @@ export interface MetadataStore {
   listTopics(): Promise<TopicRecord[]>;
   /** Throws TopicExistsError if the name is taken. Allocates one stream per partition. */
   createTopic(topic: NewTopic): Promise<TopicRecord>;
-  /** Removes the topic; its streams are marked deleted and their ranges dropped. */
+  /** Removes the topic; its streams are marked deleted, their ranges dropped, and groups' offsets for it deleted. */
   deleteTopic(topicId: string): Promise<void>;
   /** Grows the topic to `count` partitions; returns the new ones. */
   addPartitions(topicId: string, count: number): Promise<PartitionRecord[]>;
@@ -113,6 +145,16 @@ export interface MetadataStore {
   allocateProducerIds(count: number): Promise<number>;
   getTransactionalId(transactionalId: string): Promise<TransactionalIdRecord | null>;
   putTransactionalId(record: TransactionalIdRecord): Promise<void>;
+
+  /** Every group and committed offset, read once when the group coordinator starts. */
+  loadGroups(): Promise<StoredGroups>;
+  /** Upserts the group record. */
+  storeGroup(group: GroupRecord): Promise<void>;
+  /** Upserts the group record and the offsets in one transaction. */
+  commitOffsets(group: GroupRecord, offsets: readonly CommittedOffset[]): Promise<void>;
+  deleteOffsets(groupId: string, partitions: readonly { readonly topic: string; readonly partition: number }[]): Promise<void>;
+  /** Removes the groups and all their offsets. */
+  deleteGroups(groupIds: readonly string[]): Promise<void>;
 
   close(): Promise<void>;
 }

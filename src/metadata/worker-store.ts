@@ -5,11 +5,14 @@ import {
   FencedError,
   NotFoundError,
   TopicExistsError,
+  type CommittedOffset,
+  type GroupRecord,
   type MetadataStore,
   type NewTopic,
   type ObjectCommit,
   type OpenedStream,
   type PartitionRecord,
+  type StoredGroups,
   type TopicRecord,
   type TransactionalIdRecord,
 } from './types.js';
@@ -98,6 +101,22 @@ export class WorkerMetadataStore implements MetadataStore {
   }
   putTransactionalId(record: TransactionalIdRecord): Promise<void> {
     return this.call('putTransactionalId', record);
+  }
+
+  loadGroups(): Promise<StoredGroups> {
+    return this.call('loadGroups');
+  }
+  storeGroup(group: GroupRecord): Promise<void> {
+    return this.call('storeGroup', group);
+  }
+  commitOffsets(group: GroupRecord, offsets: readonly CommittedOffset[]): Promise<void> {
+    return this.call('commitOffsets', group, offsets);
+  }
+  deleteOffsets(groupId: string, partitions: readonly { readonly topic: string; readonly partition: number }[]): Promise<void> {
+    return this.call('deleteOffsets', groupId, partitions);
+  }
+  deleteGroups(groupIds: readonly string[]): Promise<void> {
+    return this.call('deleteGroups', groupIds);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,17 @@
 // Every API Floe serves, keyed by API key. ApiVersions advertises exactly this table.
 import type { ApiSpec } from '../spec.js';
 import { AlterConfigs, IncrementalAlterConfigs } from './alter-configs.js';
+import { DeleteGroups } from './delete-groups.js';
+import { DescribeGroups } from './describe-groups.js';
+import { FindCoordinator } from './find-coordinator.js';
+import { Heartbeat } from './heartbeat.js';
+import { JoinGroup } from './join-group.js';
+import { LeaveGroup } from './leave-group.js';
+import { ListGroups } from './list-groups.js';
+import { OffsetCommit } from './offset-commit.js';
+import { OffsetDelete } from './offset-delete.js';
+import { OffsetFetch } from './offset-fetch.js';
+import { SyncGroup } from './sync-group.js';
 import { ApiVersions } from './api-versions.js';
 import { CreatePartitions } from './create-partitions.js';
 import { CreateTopics } from './create-topics.js';
@@ -16,6 +27,17 @@ import { OffsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 import { Produce } from './produce.js';
 
 export {
+  DeleteGroups,
+  DescribeGroups,
+  FindCoordinator,
+  Heartbeat,
+  JoinGroup,
+  LeaveGroup,
+  ListGroups,
+  OffsetCommit,
+  OffsetDelete,
+  OffsetFetch,
+  SyncGroup,
   AlterConfigs,
   ApiVersions,
   CreatePartitions,
@@ -49,6 +71,17 @@ export const ALL_APIS: readonly ApiSpec[] = [
   CreatePartitions,
   IncrementalAlterConfigs,
   DescribeCluster,
+  DeleteGroups,
+  DescribeGroups,
+  FindCoordinator,
+  Heartbeat,
+  JoinGroup,
+  LeaveGroup,
+  ListGroups,
+  OffsetCommit,
+  OffsetDelete,
+  OffsetFetch,
+  SyncGroup,
 ].sort((a, b) => a.apiKey - b.apiKey);
 
 export const API_BY_KEY: ReadonlyMap<number, ApiSpec> = new Map(ALL_APIS.map((a) => [a.apiKey, a]));
