@@ -424,7 +424,8 @@ export class GroupCoordinator {
       'group rebalance completed its join phase',
     );
     if (g.is('Empty')) {
-      void this.persistGroup(g);
+      // Remembers when the group became empty (offset expiry counts from then).
+      this.persistGroup(g).catch((e: unknown) => this.log.error({ err: e, groupId: g.groupId }, 'storing the group failed'));
       return;
     }
     for (const m of g.members.values()) {

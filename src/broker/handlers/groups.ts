@@ -97,42 +97,51 @@ export const handleLeaveGroup: Handler<typeof LeaveGroup> = (req, ctx) => {
   return { throttleTimeMs: 0, errorCode: r.errorCode !== ErrorCode.NONE ? r.errorCode : (r.members[0]?.errorCode ?? ErrorCode.NONE) };
 };
 
-export const handleOffsetCommit: Handler<typeof OffsetCommit> = async (req, ctx) => {
-  const { topics, groups } = ctx.broker;
-  // Partitions of unknown topics are answered here; the rest go to the coordinator.
-  const codes: number[][] = [];
-  const toCommit: { topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null }[] = [];
-  const slots: [number, number][] = [];
-  req.topics.forEach((t, ti) => {
-    const topic = topics.get(t.name);
-    codes.push(
-      t.partitions.map((p, pi) => {
-        if (topic === undefined || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions.length) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        toCommit.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata });
-        slots.push([ti, pi]);
-        return ErrorCode.NONE;
+/**
+ * Partitions of unknown topics are answered UNKNOWN_TOPIC_OR_PARTITION here,
+ * as Kafka's request handler does; the others go to the coordinator, whose
+ * codes (one per partition passed, in order) land back in their places.
+ */
+async function perPartition<P extends { partitionIndex: number }>(
+  ctx: HandlerContext,
+  requested: readonly { name: string; partitions: readonly P[] }[],
+  toCoordinator: (known: { topic: string; p: P }[]) => Promise<number[]>,
+  evenIfNoneKnown = false,
+): Promise<{ name: string; partitions: { partitionIndex: number; errorCode: number }[] }[]> {
+  const known: { topic: string; p: P }[] = [];
+  const slots: { partitionIndex: number; errorCode: number }[] = [];
+  const out = requested.map((t) => {
+    const topic = ctx.broker.topics.get(t.name);
+    return {
+      name: t.name,
+      partitions: t.partitions.map((p) => {
+        const slot: { partitionIndex: number; errorCode: number } = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE };
+        if (topic === undefined || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions.length) slot.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        else {
+          known.push({ topic: t.name, p });
+          slots.push(slot);
+        }
+        return slot;
       }),
-    );
+    };
   });
-  if (toCommit.length > 0) {
-    const results = await groups.commitOffsets({
+  if (known.length > 0 || evenIfNoneKnown) (await toCoordinator(known)).forEach((code, i) => (slots[i]!.errorCode = code));
+  return out;
+}
+
+export const handleOffsetCommit: Handler<typeof OffsetCommit> = async (req, ctx) => ({
+  throttleTimeMs: 0,
+  topics: await perPartition(ctx, req.topics, (known) =>
+    ctx.broker.groups.commitOffsets({
       groupId: req.groupId,
       generationId: req.generationIdOrMemberEpoch,
       memberId: req.memberId,
       groupInstanceId: req.groupInstanceId,
       retentionTimeMs: ctx.apiVersion <= 4 ? req.retentionTimeMs : -1,
-      offsets: toCommit,
-    });
-    results.forEach((code, i) => {
-      const [ti, pi] = slots[i]!;
-      codes[ti]![pi] = code;
-    });
-  }
-  return {
-    throttleTimeMs: 0,
-    topics: req.topics.map((t, ti) => ({ name: t.name, partitions: t.partitions.map((p, pi) => ({ partitionIndex: p.partitionIndex, errorCode: codes[ti]![pi]! })) })),
-  };
-};
+      offsets: known.map(({ topic, p }) => ({ topic, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata })),
+    }),
+  ),
+});
 
 export const handleOffsetFetch: Handler<typeof OffsetFetch> = async (req, ctx) => {
   const { groups } = ctx.broker;
@@ -169,32 +178,18 @@ export const handleOffsetFetch: Handler<typeof OffsetFetch> = async (req, ctx) =
 };
 
 export const handleOffsetDelete: Handler<typeof OffsetDelete> = async (req, ctx) => {
-  const { topics, groups } = ctx.broker;
-  const codes: number[][] = [];
-  const toDelete: { topic: string; partition: number }[] = [];
-  const slots: [number, number][] = [];
-  req.topics.forEach((t, ti) => {
-    const topic = topics.get(t.name);
-    codes.push(
-      t.partitions.map((p, pi) => {
-        if (topic === undefined || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions.length) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        toDelete.push({ topic: t.name, partition: p.partitionIndex });
-        slots.push([ti, pi]);
-        return ErrorCode.NONE;
-      }),
+  // A group-level error replaces the whole answer.
+  let groupError: number = ErrorCode.NONE;
+  const topics = await perPartition(ctx, req.topics, async (known) => {
+    const r = await ctx.broker.groups.deleteOffsets(
+      req.groupId,
+      known.map(({ topic, p }) => ({ topic, partition: p.partitionIndex })),
     );
-  });
-  const r = await groups.deleteOffsets(req.groupId, toDelete);
-  if (r.errorCode !== ErrorCode.NONE) return { errorCode: r.errorCode, throttleTimeMs: 0, topics: [] };
-  r.codes.forEach((code, i) => {
-    const [ti, pi] = slots[i]!;
-    codes[ti]![pi] = code;
-  });
-  return {
-    errorCode: ErrorCode.NONE,
-    throttleTimeMs: 0,
-    topics: req.topics.map((t, ti) => ({ name: t.name, partitions: t.partitions.map((p, pi) => ({ partitionIndex: p.partitionIndex, errorCode: codes[ti]![pi]! })) })),
-  };
+    groupError = r.errorCode;
+    return r.codes;
+  }, true);
+  if (groupError !== ErrorCode.NONE) return { errorCode: groupError, throttleTimeMs: 0, topics: [] };
+  return { errorCode: ErrorCode.NONE, throttleTimeMs: 0, topics };
 };
 
 export const handleDescribeGroups: Handler<typeof DescribeGroups> = (req, ctx) => ({
