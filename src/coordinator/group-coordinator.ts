@@ -16,7 +16,6 @@ import type { CommittedOffset, MetadataStore } from '../metadata/types.js';
 import { ErrorCode } from '../protocol/errors.js';
 import {
   ClassicGroup,
-  GROUP_STATES,
   GroupMember,
   joinError,
   syncError,
@@ -320,9 +319,9 @@ export class GroupCoordinator {
     const oldMemberId = g.staticMembers.get(instanceId)!;
     const oldLeader = g.leaderId;
     const member = g.replaceStaticMember(instanceId, oldMemberId, newMemberId, ErrorCode.FENCED_INSTANCE_ID);
-    // The old id's heartbeat timer now names no member; the new id gets its own.
-    this.scheduleHeartbeatExpiry(g, member);
     g.updateMember(member, req.protocols, req.rebalanceTimeoutMs, req.sessionTimeoutMs, resolve, joinError(newMemberId, ErrorCode.REBALANCE_IN_PROGRESS));
+    // The old id's timer is replaced by one for the new id, with the new session timeout.
+    this.scheduleHeartbeatExpiry(g, member);
     switch (g.state) {
       case 'Stable': {
         // A static member restarting does not rebalance the group (KIP-345)
@@ -837,10 +836,6 @@ export class GroupCoordinator {
       groups.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state });
     }
     return { errorCode: ErrorCode.NONE, groups };
-  }
-
-  static isKnownState(state: string): boolean {
-    return GROUP_STATES.some((s) => s.toLowerCase() === state.toLowerCase());
   }
 
   async deleteGroup(groupId: string): Promise<number> {

@@ -8,8 +8,6 @@ import { subscribedTopics } from './consumer-protocol.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
-export const GROUP_STATES: readonly GroupState[] = ['Empty', 'PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead'];
-
 /** Which states a group may move to from each state (GroupMetadata.scala's validPreviousStates, inverted). */
 const VALID_NEXT: Record<GroupState, readonly GroupState[]> = {
   Empty: ['PreparingRebalance', 'Dead'],
