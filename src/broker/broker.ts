@@ -11,21 +11,54 @@ import { ProducerIdManager } from '../coordinator/producer-ids.js';
 import { WorkerMetadataStore } from '../metadata/worker-store.js';
 import type { MetadataStore } from '../metadata/types.js';
 import { KafkaServer } from '../network/server.js';
+import { BrokerMetrics } from '../observability/metrics.js';
+import { MetricsServer } from '../observability/metrics-server.js';
 import { FsObjectStore } from '../storage/objectstore/fs.js';
+import { S3ObjectStore } from '../storage/objectstore/s3.js';
 import type { ObjectStore } from '../storage/objectstore/types.js';
+import { ConfigError } from '../config/registry.js';
 import { StreamStore } from '../storage/s3stream.js';
 import type { BrokerContext } from './context.js';
-import { BrokerDispatcher } from './dispatcher.js';
+import { BrokerDispatcher, type RequestMetrics } from './dispatcher.js';
 import { TopicManager } from './topics.js';
 
 export interface RunningBroker {
   readonly host: string;
   readonly port: number;
   readonly context: BrokerContext;
+  /** The metrics endpoint's port, or null when metrics.enable is false. */
+  readonly metricsPort: number | null;
   stop(): Promise<void>;
 }
 
-function openObjectStore(config: BrokerConfig): ObjectStore {
+export function openObjectStore(config: BrokerConfig, metrics: BrokerMetrics): ObjectStore {
+  if (config.string('object.store') === 's3') {
+    const bucket = config.optionalString('s3.bucket');
+    if (bucket === null || bucket === '') throw new ConfigError('object.store=s3 needs s3.bucket');
+    const accessKey = config.optionalString('s3.access.key');
+    const secretKey = config.optionalString('s3.secret.key');
+    if (accessKey === null || secretKey === null) {
+      if (accessKey !== secretKey) throw new ConfigError('s3.access.key and s3.secret.key go together');
+    }
+    return new S3ObjectStore(
+      {
+        endpoint: config.optionalString('s3.endpoint'),
+        region: config.string('s3.region'),
+        bucket,
+        prefix: config.string('s3.prefix'),
+        pathStyle: config.bool('s3.path.style'),
+        credentials: accessKey === null || secretKey === null ? null : { accessKeyId: accessKey, secretAccessKey: secretKey },
+        requestTimeoutMs: config.int('s3.request.timeout.ms'),
+        maxAttempts: config.int('s3.max.attempts'),
+        retryBaseMs: config.int('s3.retry.backoff.ms'),
+        retryMaxMs: config.int('s3.retry.backoff.max.ms'),
+        multipartThresholdBytes: config.int('s3.multipart.threshold.bytes'),
+        multipartPartBytes: config.int('s3.multipart.part.bytes'),
+        maxConnections: config.int('s3.max.connections'),
+      },
+      metrics,
+    );
+  }
   return new FsObjectStore(join(resolve(config.string('data.dir')), 'objects'));
 }
 
@@ -35,8 +68,9 @@ function openMetadataStore(config: BrokerConfig): MetadataStore {
 }
 
 export async function startBroker(config: BrokerConfig, log: Logger): Promise<RunningBroker> {
+  const metrics = new BrokerMetrics({ processMetrics: true });
+  const objects = openObjectStore(config, metrics);
   const meta = openMetadataStore(config);
-  const objects = openObjectStore(config);
   const store = new StreamStore(
     objects,
     meta,
@@ -48,6 +82,7 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
       logCacheBytes: config.int('log.cache.bytes'),
     },
     log.child({ component: 'storage' }),
+    metrics,
   );
   const clusterId = await meta.clusterId();
   const listener = config.listener();
@@ -72,7 +107,7 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
   topics.onDelete((name) => groups.onTopicDeleted(name));
   const context: BrokerContext = { config, log, clusterId, membership, topics, store, producerIds: new ProducerIdManager(meta), groups };
   const server = new KafkaServer(
-    new BrokerDispatcher(context),
+    new BrokerDispatcher(context, requestMetrics(metrics)),
     {
       maxFrameBytes: config.int('socket.request.max.bytes'),
       maxInflightRequests: config.int('queued.max.requests'),
@@ -81,13 +116,20 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
     },
     log.child({ component: 'network' }),
   );
+  let metricsServer: MetricsServer | null = null;
+  let metricsPort: number | null = null;
+  if (config.bool('metrics.enable')) {
+    metricsServer = new MetricsServer(metrics, log.child({ component: 'metrics' }));
+    metricsPort = (await metricsServer.listen(config.string('metrics.host'), config.int('metrics.port'))).port;
+  }
   const address = await server.listen(listener.host, listener.port);
+  if (metricsServer !== null) metricsServer.ready = true;
   // Without advertised.listeners, clients are told the listener's address: the
   // port actually bound (for port 0) and, for a wildcard bind, this host's name.
   const wildcard = advertised.host === '' || advertised.host === '0.0.0.0' || advertised.host === '::';
   membership.setLocalEndpoint(wildcard ? hostname() : advertised.host, advertised.port === 0 ? address.port : advertised.port);
   log.info(
-    { nodeId: membership.nodeId, clusterId, listener: `${address.address}:${address.port}`, advertised: `${membership.localBroker.host}:${membership.localBroker.port}`, dataDir: resolve(config.string('data.dir')) },
+    { nodeId: membership.nodeId, clusterId, listener: `${address.address}:${address.port}`, advertised: `${membership.localBroker.host}:${membership.localBroker.port}`, dataDir: resolve(config.string('data.dir')), objectStore: describeObjectStore(config), metrics: metricsPort === null ? null : `${config.string('metrics.host')}:${metricsPort}` },
     'Floe broker started',
   );
   let stopped = false;
@@ -95,9 +137,11 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
     host: address.address,
     port: address.port,
     context,
+    metricsPort,
     async stop() {
       if (stopped) return;
       stopped = true;
+      if (metricsServer !== null) metricsServer.ready = false;
       // Commit what the WAL holds while connections are still open, so those
       // produce requests get their acknowledgements, then close connections.
       server.stopListening();
@@ -109,7 +153,30 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
       store.closeAll();
       await objects.close();
       await meta.close();
+      await metricsServer?.close();
       log.info('Floe broker stopped');
+    },
+  };
+}
+
+function describeObjectStore(config: BrokerConfig): string {
+  if (config.string('object.store') !== 's3') return `fs:${join(resolve(config.string('data.dir')), 'objects')}`;
+  const endpoint = config.optionalString('s3.endpoint');
+  return `s3://${config.optionalString('s3.bucket')}/${config.string('s3.prefix')}${endpoint === null ? '' : ` at ${endpoint}`}`;
+}
+
+/** Kafka request counts and latencies by API, with the labelled series looked up once per API. */
+function requestMetrics(metrics: BrokerMetrics): RequestMetrics {
+  const byApi = new Map<number, { count: ReturnType<typeof metrics.requests.labels>; seconds: ReturnType<typeof metrics.requestSeconds.labels> }>();
+  return {
+    onRequest(api, _version, durationMs) {
+      let m = byApi.get(api.apiKey);
+      if (m === undefined) {
+        m = { count: metrics.requests.labels(api.name), seconds: metrics.requestSeconds.labels(api.name) };
+        byApi.set(api.apiKey, m);
+      }
+      m.count.inc();
+      m.seconds.observe(durationMs / 1000);
     },
   };
 }

@@ -43,7 +43,21 @@ const OWN_BROKER_CONFIGS: readonly ConfigDef[] = [
     doc: 'What clients are told to connect to; defaults to listeners.',
   }),
   define({ name: 'data.dir', type: 'string', default: './data', doc: 'Directory of the embedded object store (objects/) and SQLite metadata store (metadata.db).' }),
-  define({ name: 'object.store', type: 'string', default: 'fs', validate: oneOf('fs'), doc: 'Object store: fs (a local directory under data.dir).' }),
+  define({ name: 'object.store', type: 'string', default: 'fs', validate: oneOf('fs', 's3'), doc: 'Object store: fs (a local directory under data.dir) or s3 (S3 or an S3-compatible store, see s3.*).' }),
+  define({ name: 's3.endpoint', type: 'string', default: null, doc: 'S3 endpoint URL for S3-compatible stores (MinIO, R2, GCS); unset for AWS S3.' }),
+  define({ name: 's3.region', type: 'string', default: 'us-east-1', doc: 'S3 region (R2: auto; GCS: auto or the bucket\'s region).' }),
+  define({ name: 's3.bucket', type: 'string', default: null, doc: 'S3 bucket that holds the objects; required with object.store=s3.' }),
+  define({ name: 's3.prefix', type: 'string', default: '', validate: (v) => (v === '' || String(v).endsWith('/') ? undefined : 'must be empty or end with /'), doc: 'Key prefix for everything this cluster writes (empty or ending in /).' }),
+  define({ name: 's3.path.style', type: 'boolean', default: false, doc: 'Path-style requests (endpoint/bucket/key), as MinIO and most S3-compatible servers need.' }),
+  define({ name: 's3.access.key', type: 'string', default: null, doc: 'Access key id; when unset, the AWS SDK\'s default credential chain (env, profile, instance role).' }),
+  define({ name: 's3.secret.key', type: 'password', default: null, sensitive: true, doc: 'Secret access key that goes with s3.access.key.' }),
+  define({ name: 's3.request.timeout.ms', type: 'int', default: 10000, validate: atLeast(1), doc: 'Deadline of one S3 request attempt.' }),
+  define({ name: 's3.max.attempts', type: 'int', default: 6, validate: atLeast(1), doc: 'Attempts per S3 request (5xx, SlowDown, timeouts and resets are retried with jittered exponential backoff).' }),
+  define({ name: 's3.retry.backoff.ms', type: 'int', default: 100, validate: atLeast(1), doc: 'First retry backoff ceiling; it doubles per attempt up to s3.retry.backoff.max.ms.' }),
+  define({ name: 's3.retry.backoff.max.ms', type: 'int', default: 2000, validate: atLeast(1), doc: 'Largest backoff between two attempts of one S3 request.' }),
+  define({ name: 's3.multipart.threshold.bytes', type: 'long', default: 32 * 1024 * 1024, validate: atLeast(5 * 1024 * 1024), doc: 'Objects larger than this are uploaded in parts.' }),
+  define({ name: 's3.multipart.part.bytes', type: 'long', default: 16 * 1024 * 1024, validate: atLeast(5 * 1024 * 1024), doc: 'Size of each part of a multipart upload (S3\'s minimum is 5 MiB).' }),
+  define({ name: 's3.max.connections', type: 'int', default: 64, validate: atLeast(1), doc: 'Keep-alive connections to S3 at most.' }),
   define({ name: 'metadata.store', type: 'string', default: 'sqlite', validate: oneOf('sqlite'), doc: 'Metadata store: sqlite (data.dir/metadata.db).' }),
   define({ name: 'num.partitions', type: 'int', default: 1, validate: atLeast(1), doc: 'Partitions of an auto-created topic, or of CreateTopics with -1.' }),
   define({ name: 'default.replication.factor', type: 'int', default: 1, validate: atLeast(1), doc: 'Replication factor recorded for topics created without one.' }),
@@ -65,6 +79,9 @@ const OWN_BROKER_CONFIGS: readonly ConfigDef[] = [
   define({ name: 'wal.max.inflight.flushes', type: 'int', default: 4, validate: atLeast(1), doc: 'Object uploads in flight at once; commits stay in order.' }),
   define({ name: 'wal.max.pending.bytes', type: 'long', default: 256 * 1024 * 1024, validate: atLeast(1), doc: 'Unacknowledged bytes the broker holds before produce requests wait.' }),
   define({ name: 'log.cache.bytes', type: 'long', default: 256 * 1024 * 1024, validate: atLeast(0), doc: 'Memory for recently committed batches served to tail consumers.' }),
+  define({ name: 'metrics.enable', type: 'boolean', default: true, doc: 'Serve Prometheus metrics at /metrics, with /healthz and /readyz, on metrics.host:metrics.port.' }),
+  define({ name: 'metrics.host', type: 'string', default: '127.0.0.1', doc: 'Address the metrics endpoint binds to.' }),
+  define({ name: 'metrics.port', type: 'int', default: 9464, validate: atLeast(0), doc: 'Port of the metrics endpoint (0 picks a free port).' }),
   define({ name: 'log.level', type: 'string', default: 'info', validate: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), doc: 'Log level of the structured (pino) log on stdout.' }),
 ];
 
@@ -177,6 +194,11 @@ export class BrokerConfig {
 
   string(name: string): string {
     return this.get(name) as string;
+  }
+
+  /** A string setting that may be unset (default null). */
+  optionalString(name: string): string | null {
+    return this.get(name) as string | null;
   }
 
   list(name: string): readonly string[] {

@@ -3,6 +3,8 @@
 // eviction (oldest first, across all streams) never loses data. Batches are
 // views into the flushed object buffers: no copy on insert, no copy on read.
 
+import type { BrokerMetrics } from '../observability/metrics.js';
+
 export interface CachedBatch {
   readonly baseOffset: number;
   /** Exclusive: lastOffset + 1. */
@@ -54,10 +56,16 @@ export class LogCache {
   private readonly order: number[] = [];
   private orderHead = 0;
   private bytes = 0;
-  hits = 0;
-  misses = 0;
+  private readonly hit;
+  private readonly miss;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxBytes: number,
+    metrics: BrokerMetrics,
+  ) {
+    this.hit = metrics.cacheRequests.labels('log', 'hit');
+    this.miss = metrics.cacheRequests.labels('log', 'miss');
+  }
 
   get sizeBytes(): number {
     return this.bytes;
@@ -112,10 +120,10 @@ export class LogCache {
     const s = this.streams.get(streamId);
     const i = s?.find(offset) ?? -1;
     if (s === undefined || i < 0) {
-      this.misses++;
+      this.miss.inc();
       return null;
     }
-    this.hits++;
+    this.hit.inc();
     const out: CachedBatch[] = [];
     let bytes = 0;
     for (let j = i; j < s.items.length; j++) {

@@ -5,6 +5,7 @@
 
 import type { Logger } from 'pino';
 import type { MetadataStore, StreamRange } from '../metadata/types.js';
+import { BrokerMetrics } from '../observability/metrics.js';
 import { DecodeError } from '../protocol/primitives.js';
 import {
   BATCH_HEADER_SIZE,
@@ -50,9 +51,14 @@ export class StreamStore {
     private readonly meta: MetadataStore,
     opts: StreamStoreOptions,
     private readonly log: Logger,
+    readonly metrics: BrokerMetrics = new BrokerMetrics(),
   ) {
-    this.cache = new LogCache(opts.logCacheBytes);
-    this.wal = new Wal(objects, meta, this.cache, opts, log);
+    this.cache = new LogCache(opts.logCacheBytes, metrics);
+    this.wal = new Wal(objects, meta, this.cache, opts, log, metrics);
+    metrics.onCollect(() => {
+      metrics.walPendingBytes.set(this.wal.pendingBytes);
+      metrics.cacheBytes.labels('log').set(this.cache.sizeBytes);
+    });
   }
 
   /** Takes ownership of streams (bumping their epochs) and starts serving them. */
@@ -76,6 +82,10 @@ export class StreamStore {
     this.streams.get(streamId)?.close();
     this.streams.delete(streamId);
     this.cache.dropStream(streamId);
+  }
+
+  throttleTimeMs(): number {
+    return this.wal.throttleTimeMs();
   }
 
   waitForCapacity(): Promise<void> {

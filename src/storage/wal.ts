@@ -9,6 +9,7 @@
 
 import type { Logger } from 'pino';
 import type { MetadataStore, StreamRange } from '../metadata/types.js';
+import type { BrokerMetrics } from '../observability/metrics.js';
 import { setBaseOffset, setPartitionLeaderEpoch } from '../protocol/records/batch.js';
 import { StorageWriteError, StreamClosedError, StreamFencedError } from './errors.js';
 import type { CachedBatch, LogCache } from './log-cache.js';
@@ -19,6 +20,9 @@ import type { Stream } from './stream.js';
 
 /** Object ids reserved per metadata transaction. */
 export const OBJECT_ID_BLOCK = 64;
+
+/** The most throttle_time_ms a produce response carries when the write buffer is full. */
+export const MAX_THROTTLE_MS = 1000;
 
 export interface WalOptions {
   readonly flushBytes: number;
@@ -79,12 +83,25 @@ export class Wal {
     private readonly cache: LogCache,
     private readonly opts: WalOptions,
     private readonly log: Logger,
+    private readonly prom: BrokerMetrics,
   ) {
     this.objectIds = new IdBlockAllocator((n) => meta.reserveObjectIds(n), OBJECT_ID_BLOCK);
   }
 
   get pendingBytes(): number {
     return this.bufferBytes + this.inflightBytes;
+  }
+
+  /**
+   * Kafka's quota signal (KIP-219) for a filling write buffer: 0 below half of
+   * wal.max.pending.bytes, then rising linearly to MAX_THROTTLE_MS when full,
+   * so clients slow down before produce requests have to wait for capacity.
+   */
+  throttleTimeMs(): number {
+    const half = this.opts.maxPendingBytes / 2;
+    const over = this.pendingBytes - half;
+    if (over <= 0) return 0;
+    return Math.min(MAX_THROTTLE_MS, Math.ceil((over / half) * MAX_THROTTLE_MS));
   }
 
   /** Waits until the unacknowledged bytes fall below wal.max.pending.bytes. */
@@ -219,6 +236,12 @@ export class Wal {
       m.uploadMs += t.uploaded - t.prepared;
       m.commitWaitMs += t.turn - t.uploaded;
       m.commitMs += t.committed - t.turn;
+      this.prom.walFlushes.labels('committed').inc();
+      this.prom.walFlushBytes.observe(built.data.length);
+      this.prom.walFlushSeconds.labels('upload').observe((t.uploaded - t.prepared) / 1000);
+      this.prom.walFlushSeconds.labels('commit_wait').observe((t.turn - t.uploaded) / 1000);
+      this.prom.walFlushSeconds.labels('commit').observe((t.committed - t.turn) / 1000);
+      this.prom.walFlushSeconds.labels('total').observe((t.committed - t.start) / 1000);
       this.log.debug(
         { objectId: prepared.objectId, bytes: built.data.length, streams: blocks.length, prepareMs: +(t.prepared - t.start).toFixed(2), uploadMs: +(t.uploaded - t.prepared).toFixed(2), commitWaitMs: +(t.turn - t.uploaded).toFixed(2), commitMs: +(t.committed - t.turn).toFixed(2) },
         'WAL object committed',
@@ -252,6 +275,7 @@ export class Wal {
       });
     } catch (err) {
       this.metrics.flushFailures++;
+      this.prom.walFlushes.labels('failed').inc();
       this.log.error({ err, streams: blocks.length, bytes: built.data.length }, 'WAL flush failed; its produce requests get KAFKA_STORAGE_ERROR');
       const failure = new StorageWriteError(`write to object storage failed: ${(err as Error).message}`);
       for (const b of blocks) this.failStream(b, failure);

@@ -21,7 +21,7 @@ export interface TestBroker extends RunningBroker {
 export async function startTestBroker(overrides: Record<string, string> = {}, dataDir?: string, logger?: Logger): Promise<TestBroker> {
   const dir = dataDir === undefined ? tempDir() : { path: dataDir, cleanup: () => {} };
   const config = BrokerConfig.load({
-    overrides: { 'data.dir': dir.path, listeners: 'PLAINTEXT://127.0.0.1:0', 'log.level': 'silent', ...overrides },
+    overrides: { 'data.dir': dir.path, listeners: 'PLAINTEXT://127.0.0.1:0', 'metrics.port': '0', 'log.level': 'silent', ...overrides },
   });
   // FLOE_TEST_LOG=debug shows the in-process broker's log while debugging a test.
   const log = logger ?? (process.env.FLOE_TEST_LOG ? createLogger(process.env.FLOE_TEST_LOG) : silentLogger());
@@ -53,6 +53,8 @@ export interface BrokerProcess {
   readonly port: number;
   readonly bootstrap: string;
   readonly output: () => string;
+  /** The metrics endpoint's base URL, from the broker's start log line. */
+  metricsUrl(): string;
   /** Sends a signal and waits for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -61,7 +63,8 @@ export interface BrokerProcess {
 export async function spawnBroker(args: string[], opts: { env?: Record<string, string>; port?: number; timeoutMs?: number } = {}): Promise<BrokerProcess> {
   const port = opts.port ?? (await freePort());
   const proc = spawn(process.execPath, [FLOE_BIN, 'start', '--host', '127.0.0.1', '--port', String(port), ...args], {
-    env: { ...process.env, FLOE_LOG_LEVEL: 'info', ...opts.env },
+    // The metrics endpoint on a free port, so brokers of parallel tests never collide on 9464.
+    env: { ...process.env, FLOE_LOG_LEVEL: 'info', FLOE_METRICS_PORT: '0', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -84,6 +87,11 @@ export async function spawnBroker(args: string[], opts: { env?: Record<string, s
     port,
     bootstrap: `127.0.0.1:${port}`,
     output: () => out,
+    metricsUrl() {
+      const m = /"msg":"Floe broker started"/.test(out) ? /"metrics":"([^"]+)"/.exec(out) : null;
+      if (m === null) throw new Error(`no metrics endpoint in the broker's start line:\n${out}`);
+      return `http://${m[1]}`;
+    },
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill(signal);

@@ -142,6 +142,7 @@ export const handleFetch: Handler<typeof Fetch> = async (req, ctx) => {
     if (waiting.length === 0) break;
     await firstCommit(waiting, remaining);
   }
+  store.metrics.fetchBytes.inc(total);
 
   return {
     throttleTimeMs: 0,

@@ -94,6 +94,7 @@ export const handleProduce: Handler<typeof Produce> = async (req: RequestOf<type
         maxTimestamp = now;
         logAppendTime = now;
       }
+      store.metrics.produceBytes.inc(verdict.batch.length);
       const appended = store.append(stream, verdict.batch, verdict.header.recordCount, maxTimestamp);
       results.push(
         appended.then(
@@ -125,9 +126,11 @@ export const handleProduce: Handler<typeof Produce> = async (req: RequestOf<type
     return NO_RESPONSE;
   }
   const anyNotLeader = settled.flat().some((r) => r.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  const throttleTimeMs = store.throttleTimeMs();
+  if (throttleTimeMs > 0) store.metrics.produceThrottleMs.inc(throttleTimeMs);
   return {
     responses: req.topicData.map((t, i) => ({ name: t.name, partitionResponses: settled[i] })),
-    throttleTimeMs: 0,
+    throttleTimeMs,
     nodeEndpoints: anyNotLeader ? membership.liveBrokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })) : [],
   };
 };

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { SqliteMetadataStore } from '../../../src/metadata/sqlite.js';
 import { silentLogger } from '../../../src/observability/logger.js';
@@ -7,18 +7,21 @@ import { buildBatch } from '../../../src/protocol/records/builder.js';
 import { decodeRecords } from '../../../src/protocol/records/record.js';
 import { StorageWriteError } from '../../../src/storage/errors.js';
 import { readObject } from '../../../src/storage/object-format.js';
-import { FsObjectStore } from '../../../src/storage/objectstore/fs.js';
 import type { ObjectStore } from '../../../src/storage/objectstore/types.js';
 import { StreamStore } from '../../../src/storage/s3stream.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { objectStoreKinds } from './store-kinds.js';
 
 const opts = { flushBytes: 1 << 20, flushIntervalMs: 2, maxInflight: 4, maxPendingBytes: 64 << 20, logCacheBytes: 64 << 20 };
 
 const opened: ObjectStore[] = [];
 
+/** The object store under test, at one location per test; `open` may be called again to reopen it. */
+let openStore: () => ObjectStore;
+
 async function setup(dir: string, store?: ObjectStore) {
   const meta = new SqliteMetadataStore(join(dir, 'metadata.db'));
-  const objects = store ?? new FsObjectStore(join(dir, 'objects'));
+  const objects = store ?? openStore();
   opened.push(objects);
   const topic = await meta.createTopic({ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', name: 't', partitionCount: 2, replicationFactor: 1, configs: {} });
   const s3 = new StreamStore(objects, meta, opts, silentLogger());
@@ -32,10 +35,14 @@ const values = (batches: Buffer[]) =>
     return decodeRecords(b.subarray(61), h.recordCount).map((r) => [h.baseOffset + r.offsetDelta, r.value?.toString()]);
   });
 
-describe('S3Stream on the fs store and SQLite', () => {
+describe.each(objectStoreKinds())('S3Stream on the $name store and SQLite', (kind) => {
   let dir: { path: string; cleanup: () => void };
+  beforeAll(() => kind.start());
+  afterAll(() => kind.stop());
   beforeEach(() => {
     dir = tempDir();
+    const location = kind.location(dir.path);
+    openStore = () => kind.open(location);
   });
   afterEach(async () => {
     for (const o of opened.splice(0)) await o.close();
@@ -79,9 +86,9 @@ describe('S3Stream on the fs store and SQLite', () => {
     await first.meta.close();
 
     const meta = new SqliteMetadataStore(join(dir.path, 'metadata.db'));
-    const fs2 = new FsObjectStore(join(dir.path, 'objects'));
-    opened.push(fs2);
-    const s3 = new StreamStore(fs2, meta, opts, silentLogger());
+    const store2 = openStore();
+    opened.push(store2);
+    const s3 = new StreamStore(store2, meta, opts, silentLogger());
     const [reopened] = await s3.open([a.id]);
     expect(reopened.epoch).toBe(a.epoch + 1);
     expect(reopened.committedEnd).toBe(5);
@@ -121,7 +128,7 @@ describe('S3Stream on the fs store and SQLite', () => {
 
   it('never acknowledges a write that did not reach object storage, and recovers', async () => {
     let failPuts = false;
-    const fs = new FsObjectStore(join(dir.path, 'objects'));
+    const fs = openStore();
     opened.push(fs);
     const flaky: ObjectStore = {
       put: (k, d) => (failPuts ? Promise.reject(new Error('injected outage')) : fs.put(k, d)),

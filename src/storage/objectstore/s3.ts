@@ -1,0 +1,323 @@
+// The S3 object store, on @aws-sdk/client-s3: AWS S3 and anything that speaks
+// its API (MinIO, R2, GCS's XML API, Ceph). Objects are written once and never
+// modified, so no conditional write is used: ordering and fencing come from
+// the metadata store.
+//
+// Why these choices:
+// - We retry, not the SDK (maxAttempts 1), so every attempt is counted by
+//   operation and outcome, and backoff is full-jitter exponential with a
+//   bounded number of attempts, so a WAL flush fails in bounded time during an
+//   outage instead of holding produce requests forever.
+// - Uploads carry x-amz-checksum-crc32c (native CRC32C, ~5 GB/s) and an
+//   UNSIGNED-PAYLOAD signature: S3 still verifies every byte it stores, and
+//   the broker is spared a SHA-256 of every byte it writes (about half a
+//   CPU-second per GB). Reads are verified by the CRC32C of every block in the
+//   object format (object-format.ts), which ranged GETs cannot get from S3.
+// - Ranged GETs always name both ends (`bytes=a-b`), and the length that comes
+//   back is checked: some S3 look-alikes answer suffix or open ranges wrongly.
+// - No `Expect: 100-continue`: it costs a round trip per PUT.
+
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { BrokerMetrics, ObjectStoreOperation, RequestOutcome } from '../../observability/metrics.js';
+import { crc32c } from '../../protocol/records/crc32c.js';
+import { ObjectNotFoundError, ObjectStoreError, type ByteRange, type ObjectInfo, type ObjectStore } from './types.js';
+
+export interface S3ObjectStoreOptions {
+  /** Custom endpoint (MinIO, R2, GCS, a test server); unset for AWS S3. */
+  readonly endpoint: string | null;
+  readonly region: string;
+  readonly bucket: string;
+  /** Key prefix under which everything of this cluster lives ('' or ending in '/'). */
+  readonly prefix: string;
+  readonly pathStyle: boolean;
+  /** Static credentials; when null, the SDK's default credential chain. */
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | null;
+  readonly requestTimeoutMs: number;
+  readonly maxAttempts: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly multipartThresholdBytes: number;
+  readonly multipartPartBytes: number;
+  readonly maxConnections: number;
+}
+
+/** DeleteObjects takes at most 1,000 keys per request. */
+const DELETE_BATCH = 1000;
+/** Parts of one multipart upload sent at once. */
+const PART_CONCURRENCY = 4;
+
+interface SdkError {
+  name?: string;
+  code?: string;
+  Code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/** Classifies a failed attempt; `retriable` says whether another attempt may succeed. */
+export function classifyS3Error(err: unknown): { outcome: RequestOutcome; retriable: boolean } {
+  const e = (err ?? {}) as SdkError;
+  const status = e.$metadata?.httpStatusCode;
+  const code = e.Code ?? e.name ?? '';
+  if (e.name === 'AbortError' || e.name === 'TimeoutError' || code === 'RequestTimeout' || e.code === 'ETIMEDOUT' || e.code === 'ECONNABORTED') {
+    return { outcome: 'timeout', retriable: true };
+  }
+  if (code === 'SlowDown' || code === 'Throttling' || code === 'ThrottlingException' || status === 429) return { outcome: 'throttled', retriable: true };
+  if (status === 404 || code === 'NoSuchKey' || code === 'NotFound') return { outcome: 'not_found', retriable: false };
+  if (status !== undefined && status >= 500) return { outcome: 'server_error', retriable: true };
+  if (status !== undefined && status >= 400) return { outcome: 'client_error', retriable: false };
+  // No HTTP status: the connection failed or was reset, or the body was cut short.
+  return { outcome: 'network_error', retriable: true };
+}
+
+export class S3ObjectStore implements ObjectStore {
+  private readonly client: S3Client;
+  private closed = false;
+
+  constructor(
+    private readonly opts: S3ObjectStoreOptions,
+    private readonly metrics: BrokerMetrics,
+  ) {
+    if (opts.prefix !== '' && !opts.prefix.endsWith('/')) throw new ObjectStoreError(`s3.prefix must be empty or end with '/': ${opts.prefix}`);
+    const agentOpts = { keepAlive: true, maxSockets: opts.maxConnections };
+    this.client = new S3Client({
+      region: opts.region,
+      endpoint: opts.endpoint ?? undefined,
+      forcePathStyle: opts.pathStyle,
+      credentials: opts.credentials ?? undefined,
+      maxAttempts: 1,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      expectContinueHeader: false,
+      requestHandler: new NodeHttpHandler({
+        httpAgent: new HttpAgent(agentOpts),
+        httpsAgent: new HttpsAgent(agentOpts),
+        connectionTimeout: Math.min(opts.requestTimeoutMs, 5000),
+        requestTimeout: opts.requestTimeoutMs,
+      }),
+    });
+    // Bodies are checksummed with CRC32C instead of signed with SHA-256 (see above).
+    this.client.middlewareStack.add(
+      (next) => async (args) => {
+        const req = args.request as { headers?: Record<string, string> };
+        if (req.headers !== undefined && req.headers['x-amz-checksum-crc32c'] !== undefined) req.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+        return next(args);
+      },
+      { step: 'build', name: 'floeUnsignedPayload' },
+    );
+  }
+
+  private fullKey(key: string): string {
+    return this.opts.prefix + key;
+  }
+
+  /**
+   * Runs one request with retries: a per-attempt deadline, full-jitter
+   * exponential backoff, and every attempt counted.
+   */
+  private async attempt<T>(operation: ObjectStoreOperation, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) throw new ObjectStoreError(`object store closed during ${operation}`);
+      const started = performance.now();
+      const signal = AbortSignal.timeout(this.opts.requestTimeoutMs);
+      try {
+        const result = await run(signal);
+        this.metrics.objectStoreRequest(operation, 'success', (performance.now() - started) / 1000);
+        return result;
+      } catch (err) {
+        if (err instanceof ObjectNotFoundError) {
+          this.metrics.objectStoreRequest(operation, 'not_found', (performance.now() - started) / 1000);
+          throw err;
+        }
+        const { outcome, retriable } = signal.aborted ? { outcome: 'timeout' as const, retriable: true } : classifyS3Error(err);
+        this.metrics.objectStoreRequest(operation, outcome, (performance.now() - started) / 1000);
+        if (outcome === 'not_found') throw new ObjectNotFoundError(`no object ${operation}: ${(err as Error).message}`);
+        if (!retriable || attempt >= this.opts.maxAttempts) {
+          throw new ObjectStoreError(`S3 ${operation} failed after ${attempt} attempt(s) (${outcome}): ${describe(err)}`);
+        }
+        this.metrics.objectStoreRetries.labels(operation).inc();
+        const ceiling = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** (attempt - 1));
+        await new Promise((r) => setTimeout(r, Math.random() * ceiling));
+      }
+    }
+  }
+
+  async put(key: string, data: Buffer | readonly Buffer[]): Promise<void> {
+    const body = Buffer.isBuffer(data) ? data : data.length === 1 ? data[0] : Buffer.concat(data);
+    if (body.length > this.opts.multipartThresholdBytes) return this.putMultipart(key, body);
+    const checksum = crc32cBase64(body);
+    await this.attempt('put', (signal) =>
+      this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key), Body: body, ContentLength: body.length, ChecksumCRC32C: checksum }), {
+        abortSignal: signal,
+      }),
+    );
+    this.metrics.objectStoreBytes.labels('upload').inc(body.length);
+  }
+
+  private async putMultipart(key: string, body: Buffer): Promise<void> {
+    const Key = this.fullKey(key);
+    const created = await this.attempt('multipart_create', (signal) =>
+      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.opts.bucket, Key, ChecksumAlgorithm: 'CRC32C' }), { abortSignal: signal }),
+    );
+    const uploadId = created.UploadId;
+    if (uploadId === undefined) throw new ObjectStoreError(`S3 returned no UploadId for ${key}`);
+    try {
+      const partSize = this.opts.multipartPartBytes;
+      const count = Math.ceil(body.length / partSize);
+      const parts: { ETag: string; PartNumber: number; ChecksumCRC32C: string }[] = new Array(count);
+      let nextPart = 0;
+      const worker = async () => {
+        while (nextPart < count) {
+          const i = nextPart++;
+          const part = body.subarray(i * partSize, Math.min(body.length, (i + 1) * partSize));
+          const checksum = crc32cBase64(part);
+          const out = await this.attempt('multipart_upload_part', (signal) =>
+            this.client.send(
+              new UploadPartCommand({ Bucket: this.opts.bucket, Key, UploadId: uploadId, PartNumber: i + 1, Body: part, ContentLength: part.length, ChecksumCRC32C: checksum }),
+              { abortSignal: signal },
+            ),
+          );
+          if (out.ETag === undefined) throw new ObjectStoreError(`S3 returned no ETag for part ${i + 1} of ${key}`);
+          parts[i] = { ETag: out.ETag, PartNumber: i + 1, ChecksumCRC32C: checksum };
+          this.metrics.objectStoreBytes.labels('upload').inc(part.length);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, count) }, worker));
+      await this.attempt('multipart_complete', (signal) =>
+        this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.opts.bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } }), {
+          abortSignal: signal,
+        }),
+      );
+    } catch (err) {
+      // Parts of an abandoned upload are billed until aborted.
+      await this.attempt('multipart_abort', (signal) =>
+        this.client.send(new AbortMultipartUploadCommand({ Bucket: this.opts.bucket, Key, UploadId: uploadId }), { abortSignal: signal }),
+      ).catch(() => {});
+      throw err;
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Buffer> {
+    if (range !== undefined) {
+      if (range.start < 0 || range.end < range.start) throw new ObjectStoreError(`invalid range ${range.start}-${range.end} of ${key}`);
+      if (range.end === range.start) return Buffer.alloc(0);
+    }
+    const data = await this.attempt('get', async (signal) => {
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key), Range: range === undefined ? undefined : `bytes=${range.start}-${range.end - 1}` }),
+        { abortSignal: signal },
+      ).catch((err: unknown) => {
+        if (classifyS3Error(err).outcome === 'not_found') throw new ObjectNotFoundError(`no object ${key}`);
+        throw err;
+      });
+      if (out.Body === undefined) throw new ObjectStoreError(`S3 returned no body for ${key}`);
+      const bytes = await out.Body.transformToByteArray();
+      let buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const expected = range === undefined ? out.ContentLength : range.end - range.start;
+      // A server may send more than the range asked for: the whole object
+      // with 200 (HTTP lets it ignore Range), or a wider 206 (s3rver answers
+      // bytes=0-0 with all of it). Take the range out of what came.
+      if (range !== undefined && buf.length > range.end - range.start) {
+        const sent = parseContentRange(out.ContentRange) ?? { start: 0, end: buf.length };
+        if (sent.end - sent.start === buf.length && sent.start <= range.start && sent.end >= range.end) {
+          buf = buf.subarray(range.start - sent.start, range.end - sent.start);
+        }
+      }
+      // A short body is a cut connection (retried); a wrong range is the server's fault.
+      if (expected !== undefined && buf.length !== expected) {
+        throw Object.assign(new Error(`got ${buf.length} bytes of ${key}, expected ${expected}${range ? ` for bytes=${range.start}-${range.end - 1}` : ''}`), {
+          $metadata: { httpStatusCode: buf.length < expected ? undefined : 500 },
+        });
+      }
+      return buf;
+    });
+    this.metrics.objectStoreBytes.labels('download').inc(data.length);
+    return data;
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    try {
+      return await this.attempt('head', async (signal) => {
+        const out = await this.client.send(new HeadObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key) }), { abortSignal: signal }).catch((err: unknown) => {
+          if (classifyS3Error(err).outcome === 'not_found') throw new ObjectNotFoundError(`no object ${key}`);
+          throw err;
+        });
+        return { key, size: out.ContentLength ?? 0 };
+      });
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      const batch = keys.slice(i, i + DELETE_BATCH);
+      await this.attempt('delete', async (signal) => {
+        const out = await this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.opts.bucket, Delete: { Objects: batch.map((k) => ({ Key: this.fullKey(k) })), Quiet: true } }),
+          { abortSignal: signal },
+        );
+        // Per-key failures come back in a 200 response; a missing key is not one.
+        const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+        if (failed.length > 0) {
+          const retriable = failed.some((e) => e.Code === 'InternalError' || e.Code === 'SlowDown' || e.Code === 'ServiceUnavailable');
+          throw Object.assign(new Error(`${failed.length} of ${batch.length} deletes failed: ${failed[0].Code} ${failed[0].Message ?? ''}`), {
+            $metadata: { httpStatusCode: retriable ? 503 : 400 },
+          });
+        }
+      });
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    let token: string | undefined;
+    do {
+      const page = await this.attempt('list', (signal) =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: this.fullKey(prefix), ContinuationToken: token }), { abortSignal: signal }),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key === undefined) continue;
+        yield { key: o.Key.slice(this.opts.prefix.length), size: o.Size ?? 0 };
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.client.destroy();
+  }
+}
+
+/** `bytes a-b/total` as the half-open [a, b + 1). */
+function parseContentRange(header: string | undefined): ByteRange | null {
+  const m = header === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header.trim());
+  return m === null ? null : { start: Number(m[1]), end: Number(m[2]) + 1 };
+}
+
+function crc32cBase64(data: Buffer): string {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(crc32c(data));
+  return b.toString('base64');
+}
+
+function describe(err: unknown): string {
+  const e = err as SdkError;
+  const status = e.$metadata?.httpStatusCode;
+  return `${e.Code ?? e.name ?? 'Error'}${status !== undefined ? ` (HTTP ${status})` : ''}${e.message ? `: ${e.message}` : ''}`;
+}

@@ -1,0 +1,123 @@
+// The ObjectStore contract, checked on both implementations: the fs store and
+// the S3 store against a real S3-compatible server.
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BrokerMetrics } from '../../../src/observability/metrics.js';
+import { ObjectNotFoundError, type ObjectInfo, type ObjectStore } from '../../../src/storage/objectstore/types.js';
+import { tempDir } from '../../helpers/tmp.js';
+import { objectStoreKinds } from './store-kinds.js';
+
+async function listAll(store: ObjectStore, prefix: string): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = [];
+  for await (const o of store.list(prefix)) out.push(o);
+  return out;
+}
+
+describe.each(objectStoreKinds())('ObjectStore contract: $name', (kind) => {
+  let dir: { path: string; cleanup: () => void };
+  let location: string;
+  let store: ObjectStore;
+  let metrics: BrokerMetrics;
+  beforeAll(() => kind.start());
+  afterAll(() => kind.stop());
+  beforeEach(() => {
+    dir = tempDir();
+    location = kind.location(dir.path);
+    metrics = new BrokerMetrics();
+    store = kind.open(location, metrics);
+  });
+  afterEach(async () => {
+    await store.close();
+    dir.cleanup();
+  });
+
+  it('puts and gets whole objects, from one buffer or several', async () => {
+    const a = randomBytes(100_000);
+    await store.put('s3stream/0a/1', a);
+    expect((await store.get('s3stream/0a/1')).equals(a)).toBe(true);
+    const parts = [randomBytes(10), randomBytes(0), randomBytes(70_000)];
+    await store.put('s3stream/0b/2', parts);
+    expect((await store.get('s3stream/0b/2')).equals(Buffer.concat(parts))).toBe(true);
+    expect(await store.head('s3stream/0b/2')).toEqual({ key: 's3stream/0b/2', size: 70_010 });
+  });
+
+  it('reads exact byte ranges, including the last byte and an empty range', async () => {
+    const data = randomBytes(50_000);
+    await store.put('k', data);
+    for (const [start, end] of [
+      [0, 1],
+      [123, 4567],
+      [49_999, 50_000],
+      [0, 50_000],
+      [20_000, 20_000],
+    ]) {
+      expect((await store.get('k', { start, end })).equals(data.subarray(start, end))).toBe(true);
+    }
+  });
+
+  it('reports missing objects as ObjectNotFoundError and null', async () => {
+    await expect(store.get('nope')).rejects.toBeInstanceOf(ObjectNotFoundError);
+    await expect(store.get('nope', { start: 0, end: 10 })).rejects.toBeInstanceOf(ObjectNotFoundError);
+    expect(await store.head('nope')).toBeNull();
+  });
+
+  it('deletes in batches, missing keys included, and lists by prefix in key order across pages', async () => {
+    // More keys than one ListObjectsV2 page (1,000) or one DeleteObjects request (1,000).
+    const keys = Array.from({ length: 1105 }, (_, i) => `s3stream/${String(i % 7).padStart(2, '0')}/${i}`);
+    for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => store.put(k, Buffer.from(k))));
+    await store.put('other/x', Buffer.from('x'));
+    const listed = await listAll(store, 's3stream/');
+    expect(listed.map((o) => o.key)).toEqual([...keys].sort());
+    expect(listed.find((o) => o.key === keys[42])?.size).toBe(Buffer.byteLength(keys[42]));
+    expect((await listAll(store, 's3stream/03/')).length).toBe(keys.filter((k) => k.startsWith('s3stream/03/')).length);
+    await store.delete([...keys.slice(0, 1050), 'never/existed']);
+    expect((await listAll(store, 's3stream/')).map((o) => o.key)).toEqual(keys.slice(1050).sort());
+    expect((await listAll(store, '')).map((o) => o.key)).toContain('other/x');
+  });
+});
+
+describe('S3 store specifics', () => {
+  const [, s3] = objectStoreKinds();
+  beforeAll(() => s3.start());
+  afterAll(() => s3.stop());
+
+  it('uploads large objects in parts and reads ranges across part boundaries', async () => {
+    const metrics = new BrokerMetrics();
+    const store = s3.open(s3.location(''), metrics, { multipartThresholdBytes: 6 << 20, multipartPartBytes: 5 << 20 });
+    const data = randomBytes(13 << 20);
+    await store.put('big', data);
+    expect(await store.head('big')).toEqual({ key: 'big', size: data.length });
+    const boundary = 5 << 20;
+    expect((await store.get('big', { start: boundary - 100, end: boundary + 100 })).equals(data.subarray(boundary - 100, boundary + 100))).toBe(true);
+    expect((await store.get('big')).equals(data)).toBe(true);
+    const text = await metrics.text();
+    expect(text).toMatch(/floe_object_store_requests_total\{operation="multipart_upload_part",outcome="success"\} 3/);
+    expect(text).toMatch(/floe_object_store_requests_total\{operation="multipart_complete",outcome="success"\} 1/);
+    expect(text).not.toMatch(/operation="put"/);
+    await store.close();
+  });
+
+  it('keeps each cluster under its prefix', async () => {
+    const one = s3.open('cluster-one/');
+    const two = s3.open('cluster-two/');
+    await one.put('s3stream/00/1', Buffer.from('one'));
+    await two.put('s3stream/00/1', Buffer.from('two'));
+    expect((await one.get('s3stream/00/1')).toString()).toBe('one');
+    expect((await listAll(two, '')).map((o) => o.key)).toEqual(['s3stream/00/1']);
+    await Promise.all([one.close(), two.close()]);
+  });
+
+  it('counts requests by operation and outcome', async () => {
+    const metrics = new BrokerMetrics();
+    const store = s3.open(s3.location(''), metrics);
+    await store.put('a', Buffer.alloc(1000));
+    await store.get('a', { start: 0, end: 10 });
+    await store.head('missing');
+    const text = await metrics.text();
+    expect(text).toMatch(/floe_object_store_requests_total\{operation="put",outcome="success"\} 1/);
+    expect(text).toMatch(/floe_object_store_requests_total\{operation="head",outcome="not_found"\} 1/);
+    expect(text).toMatch(/floe_object_store_bytes_total\{direction="upload"\} 1000/);
+    expect(text).toMatch(/floe_object_store_bytes_total\{direction="download"\} 10/);
+    await store.close();
+  });
+});
