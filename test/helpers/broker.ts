@@ -54,7 +54,7 @@ export interface BrokerProcess {
   readonly bootstrap: string;
   readonly output: () => string;
   /** The metrics endpoint's base URL, from the broker's start log line. */
-  metricsUrl(): string;
+  metricsUrl(): Promise<string>;
   /** Sends a signal and waits for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -87,10 +87,15 @@ export async function spawnBroker(args: string[], opts: { env?: Record<string, s
     port,
     bootstrap: `127.0.0.1:${port}`,
     output: () => out,
-    metricsUrl() {
-      const m = /"msg":"Floe broker started"/.test(out) ? /"metrics":"([^"]+)"/.exec(out) : null;
-      if (m === null) throw new Error(`no metrics endpoint in the broker's start line:\n${out}`);
-      return `http://${m[1]}`;
+    async metricsUrl() {
+      // The start line may reach us a moment after the listener accepts.
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const m = /"msg":"Floe broker started"/.test(out) ? /"metrics":"([^"]+)"/.exec(out) : null;
+        if (m !== null) return `http://${m[1]}`;
+        if (Date.now() > deadline) throw new Error(`no metrics endpoint in the broker's start line:\n${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return;

@@ -6,10 +6,8 @@
 import { readdirSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
-import { Fetch, Metadata } from '../../src/protocol/messages/index.js';
 import { spawnBroker, type BrokerProcess } from '../helpers/broker.js';
-import { RawClient } from '../helpers/raw-client.js';
-import { consumeRecords, type ConsumedRecord } from '../helpers/records.js';
+import { readPartition } from '../helpers/records.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -19,28 +17,6 @@ afterEach(async () => {
   for (const p of procs.splice(0)) await p.kill('SIGKILL');
   for (const d of dirs.splice(0)) d.cleanup();
 });
-
-async function readPartition(port: number, topic: string, partition: number): Promise<{ records: ConsumedRecord[]; highWatermark: number }> {
-  const c = await RawClient.connect(port);
-  const md = await c.request(Metadata, 12, { topics: [{ name: topic }], allowAutoTopicCreation: false });
-  const topicId = md.topics[0].topicId;
-  const records: ConsumedRecord[] = [];
-  let offset = 0;
-  let highWatermark = 0;
-  for (;;) {
-    const r = await c.request(Fetch, 16, { maxWaitMs: 0, minBytes: 0, maxBytes: 8 << 20, topics: [{ topicId, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 8 << 20 }] }] });
-    const p = r.responses[0].partitions[0];
-    expect(p.errorCode).toBe(0);
-    highWatermark = p.highWatermark;
-    const got = (await consumeRecords(p.records)).filter((x) => x.offset >= offset);
-    records.push(...got);
-    if (got.length === 0) break;
-    offset = got[got.length - 1].offset + 1;
-    if (offset >= highWatermark) break;
-  }
-  c.close();
-  return { records, highWatermark };
-}
 
 async function produceUntilKilled(broker: BrokerProcess, topic: string, killAfterMs: number, signal: NodeJS.Signals) {
   const kafka = new Kafka({ clientId: 'durability', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });

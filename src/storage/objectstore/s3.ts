@@ -68,12 +68,16 @@ interface SdkError {
   $metadata?: { httpStatusCode?: number };
 }
 
+const NETWORK_ERRNOS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
+
 /** Classifies a failed attempt; `retriable` says whether another attempt may succeed. */
 export function classifyS3Error(err: unknown): { outcome: RequestOutcome; retriable: boolean } {
   const e = (err ?? {}) as SdkError;
   const status = e.$metadata?.httpStatusCode;
   const code = e.Code ?? e.name ?? '';
-  if (e.name === 'AbortError' || e.name === 'TimeoutError' || code === 'RequestTimeout' || e.code === 'ETIMEDOUT' || e.code === 'ECONNABORTED') {
+  // The SDK's HTTP handler names some socket errors TimeoutError; the errno says what happened.
+  if (e.code !== undefined && NETWORK_ERRNOS.has(e.code)) return { outcome: 'network_error', retriable: true };
+  if (e.name === 'AbortError' || e.name === 'TimeoutError' || code === 'RequestTimeout' || e.code === 'ETIMEDOUT') {
     return { outcome: 'timeout', retriable: true };
   }
   if (code === 'SlowDown' || code === 'Throttling' || code === 'ThrottlingException' || status === 429) return { outcome: 'throttled', retriable: true };

@@ -4,8 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BrokerMetrics } from '../../../src/observability/metrics.js';
 import { ObjectNotFoundError, type ObjectInfo, type ObjectStore } from '../../../src/storage/objectstore/types.js';
+import { FaultProxy } from '../../helpers/fault-proxy.js';
+import { startS3Server } from '../../helpers/s3-server.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { objectStoreKinds } from './store-kinds.js';
+import { S3ObjectStore } from '../../../src/storage/objectstore/s3.js';
+import { ObjectStoreError } from '../../../src/storage/objectstore/types.js';
+import { objectStoreKinds, s3Options } from './store-kinds.js';
 
 async function listAll(store: ObjectStore, prefix: string): Promise<ObjectInfo[]> {
   const out: ObjectInfo[] = [];
@@ -121,3 +125,50 @@ describe('S3 store specifics', () => {
     await store.close();
   });
 });
+
+describe('S3 store retries', () => {
+  it('retries 500s, SlowDowns, resets and timeouts, counts each attempt, and gives up after s3.max.attempts', async () => {
+    const server = await startS3Server();
+    const proxy = await FaultProxy.start(server.port);
+    const metrics = new BrokerMetrics();
+    const store = new S3ObjectStore({ ...s3Options(server, 'retries/'), endpoint: proxy.endpoint, maxAttempts: 4, requestTimeoutMs: 300, retryBaseMs: 5, retryMaxMs: 20 }, metrics);
+    try {
+      const count = (outcome: string) => metricValue(metrics, 'put', outcome);
+      for (const kind of ['internal_error', 'slow_down', 'reset'] as const) {
+        // Every attempt fails: the put fails after exactly 4 attempts.
+        proxy.setFaults([{ kind, probability: 1, operations: ['put'] }]);
+        await expect(store.put(`k-${kind}`, Buffer.from('x'))).rejects.toBeInstanceOf(ObjectStoreError);
+        // Three failures in a row: the fourth attempt gets the put through.
+        proxy.setFaults([{ kind, probability: 1, times: 3, operations: ['put'] }]);
+        await store.put(`k-${kind}`, Buffer.from(kind));
+        proxy.setFaults([]);
+        expect((await store.get(`k-${kind}`)).toString()).toBe(kind);
+      }
+      expect(await count('server_error')).toBe(7);
+      expect(await count('throttled')).toBe(7);
+      expect(await count('network_error')).toBe(7);
+      expect(proxy.injected).toMatchObject({ internal_error: 7, slow_down: 7, reset: 7 });
+      // A request that hangs is cut at s3.request.timeout.ms and retried.
+      proxy.setLatency({ put: () => 1000 });
+      const started = Date.now();
+      await expect(store.put('slow', Buffer.from('x'))).rejects.toBeInstanceOf(ObjectStoreError);
+      expect(Date.now() - started).toBeLessThan(4 * 300 + 4 * 20 + 1000);
+      expect(await count('timeout')).toBe(4);
+      proxy.setLatency({});
+      expect(await count('success')).toBe(3);
+      // A 4xx is not retried: the wrong credentials fail at once.
+      const denied = new S3ObjectStore({ ...s3Options(server, 'retries/'), credentials: { accessKeyId: 'NOT-A-KEY', secretAccessKey: 'wrong' } }, metrics);
+      await expect(denied.put('denied', Buffer.from('x'))).rejects.toThrow(/after 1 attempt\(s\) \(client_error\)/);
+      await denied.close();
+    } finally {
+      await store.close();
+      await proxy.stop();
+      await server.stop();
+    }
+  });
+});
+
+async function metricValue(metrics: BrokerMetrics, operation: string, outcome: string): Promise<number> {
+  const line = (await metrics.text()).split('\n').find((l) => l.startsWith(`floe_object_store_requests_total{operation="${operation}",outcome="${outcome}"}`));
+  return line === undefined ? 0 : Number(line.split(' ').pop());
+}
