@@ -17,6 +17,7 @@ import { FsObjectStore } from '../storage/objectstore/fs.js';
 import { S3ObjectStore } from '../storage/objectstore/s3.js';
 import type { ObjectStore } from '../storage/objectstore/types.js';
 import { ConfigError } from '../config/registry.js';
+import { LogRetention } from '../storage/retention.js';
 import { StreamStore } from '../storage/s3stream.js';
 import type { BrokerContext } from './context.js';
 import { BrokerDispatcher, type RequestMetrics } from './dispatcher.js';
@@ -26,6 +27,8 @@ export interface RunningBroker {
   readonly host: string;
   readonly port: number;
   readonly context: BrokerContext;
+  /** Retention and object garbage collection (runOnce() runs a pass now). */
+  readonly retention: LogRetention;
   /** The metrics endpoint's port, or null when metrics.enable is false. */
   readonly metricsPort: number | null;
   stop(): Promise<void>;
@@ -80,6 +83,7 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
       maxInflight: config.int('wal.max.inflight.flushes'),
       maxPendingBytes: config.int('wal.max.pending.bytes'),
       logCacheBytes: config.int('log.cache.bytes'),
+      orphanTimeoutMs: config.int('object.orphan.timeout.ms'),
     },
     log.child({ component: 'storage' }),
     metrics,
@@ -104,6 +108,20 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
     log.child({ component: 'group-coordinator' }),
   );
   await groups.load();
+  const retention = new LogRetention(
+    store,
+    meta,
+    objects,
+    () => topics.retentionTargets(),
+    {
+      checkIntervalMs: config.int('log.retention.check.interval.ms'),
+      deleteDelayMs: config.int('log.segment.delete.delay.ms'),
+      orphanTimeoutMs: config.int('object.orphan.timeout.ms'),
+    },
+    log.child({ component: 'retention' }),
+    metrics,
+  );
+  retention.start();
   topics.onDelete((name) => groups.onTopicDeleted(name));
   const context: BrokerContext = { config, log, clusterId, membership, topics, store, producerIds: new ProducerIdManager(meta), groups };
   const server = new KafkaServer(
@@ -137,6 +155,7 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
     host: address.address,
     port: address.port,
     context,
+    retention,
     metricsPort,
     async stop() {
       if (stopped) return;
@@ -147,6 +166,7 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
       server.stopListening();
       // Waiting JoinGroup/SyncGroup requests learn the coordinator is going away.
       groups.shutdown();
+      await retention.stop();
       await store.drain();
       await new Promise((r) => setTimeout(r, 50));
       await server.close();

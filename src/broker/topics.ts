@@ -12,6 +12,7 @@ import { TopicExistsError, type MetadataStore, type TopicRecord } from '../metad
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
 import { TimestampType } from '../protocol/records/batch.js';
+import type { RetentionTarget } from '../storage/retention.js';
 import type { StreamStore } from '../storage/s3stream.js';
 import type { Stream } from '../storage/stream.js';
 import { collides, INTERNAL_TOPICS, topicNameProblem } from './topic-name.js';
@@ -34,6 +35,12 @@ export interface TopicSettings {
   readonly timestampType: number;
   readonly timestampBeforeMaxMs: number;
   readonly timestampAfterMaxMs: number;
+  /** -1: keep forever. */
+  readonly retentionMs: number;
+  /** -1: no size limit. */
+  readonly retentionBytes: number;
+  /** cleanup.policy includes delete (compact-only topics are exempt from time and size retention). */
+  readonly deleteRetention: boolean;
 }
 
 export interface Partition {
@@ -131,6 +138,15 @@ export class TopicManager {
     return [...this.byName.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
+  /** Every partition's stream with its topic's retention limits (compact-only topics are exempt). */
+  *retentionTargets(): Iterable<RetentionTarget> {
+    for (const t of this.byName.values()) {
+      const { retentionMs, retentionBytes, deleteRetention } = t.settings;
+      if (!deleteRetention || (retentionMs < 0 && retentionBytes < 0)) continue;
+      for (const p of t.partitions) yield { stream: p.stream, retentionMs, retentionBytes };
+    }
+  }
+
   /** Effective value of a topic config: the override, else the broker's setting. */
   private effective(topic: Topic, def: ConfigDef): ConfigValue | null {
     const o = topic.overrides[def.name];
@@ -145,6 +161,9 @@ export class TopicManager {
       timestampType: v('message.timestamp.type') === 'LogAppendTime' ? TimestampType.LOG_APPEND_TIME : TimestampType.CREATE_TIME,
       timestampBeforeMaxMs: v('message.timestamp.before.max.ms') as number,
       timestampAfterMaxMs: v('message.timestamp.after.max.ms') as number,
+      retentionMs: v('retention.ms') as number,
+      retentionBytes: v('retention.bytes') as number,
+      deleteRetention: (v('cleanup.policy') as readonly string[]).includes('delete'),
     };
   }
 

@@ -82,6 +82,8 @@ const OWN_BROKER_CONFIGS: readonly ConfigDef[] = [
   define({ name: 'metrics.enable', type: 'boolean', default: true, doc: 'Serve Prometheus metrics at /metrics, with /healthz and /readyz, on metrics.host:metrics.port.' }),
   define({ name: 'metrics.host', type: 'string', default: '127.0.0.1', doc: 'Address the metrics endpoint binds to.' }),
   define({ name: 'metrics.port', type: 'int', default: 9464, validate: atLeast(0), doc: 'Port of the metrics endpoint (0 picks a free port).' }),
+  define({ name: 'log.retention.check.interval.ms', type: 'long', default: 300000, validate: atLeast(1), doc: 'How often retention moves log start offsets and unreferenced or orphaned objects are deleted.' }),
+  define({ name: 'object.orphan.timeout.ms', type: 'long', default: 600000, validate: atLeast(1000), doc: 'Uploads not committed this long after their object id was reserved (the broker died between PUT and commit) are deleted.' }),
   define({ name: 'log.level', type: 'string', default: 'info', validate: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), doc: 'Log level of the structured (pino) log on stdout.' }),
 ];
 

@@ -9,8 +9,11 @@ import Database from 'better-sqlite3';
 import {
   FencedError,
   NotFoundError,
+  ReservationExpiredError,
   TopicExistsError,
   type CommittedOffset,
+  type CompactionCommit,
+  type StoredObject,
   type EpochEntry,
   type GroupRecord,
   type MetadataStore,
@@ -68,8 +71,11 @@ CREATE TABLE IF NOT EXISTS objects (
   object_key TEXT NOT NULL,
   size INTEGER NOT NULL,
   state TEXT NOT NULL,
-  committed_at INTEGER NOT NULL
+  committed_at INTEGER NOT NULL,
+  kind TEXT NOT NULL DEFAULT 'stream_set',
+  delete_after INTEGER
 );
+CREATE INDEX IF NOT EXISTS objects_by_state ON objects(state, delete_after);
 CREATE TABLE IF NOT EXISTS stream_ranges (
   stream_id INTEGER NOT NULL,
   start_offset INTEGER NOT NULL,
@@ -127,7 +133,22 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    this.migrate();
     this.db.exec(SCHEMA);
+  }
+
+  /** Columns added since the first release, for data directories made before them. */
+  private migrate(): void {
+    const columns = (this.db.prepare("SELECT name FROM pragma_table_info('objects')").all() as { name: string }[]).map((c) => c.name);
+    if (columns.length === 0) return; // a new database: SCHEMA creates everything
+    if (!columns.includes('kind')) this.db.exec("ALTER TABLE objects ADD COLUMN kind TEXT NOT NULL DEFAULT 'stream_set'");
+    if (!columns.includes('delete_after')) this.db.exec('ALTER TABLE objects ADD COLUMN delete_after INTEGER');
+  }
+
+  /** Throws unless `objectId` comes from a reservation that has not expired (see expireObjectIdReservations). */
+  private checkReserved(objectId: number): void {
+    const live = this.db.prepare('SELECT 1 FROM object_id_reservations WHERE first_id <= ? AND ? < first_id + count').get(objectId, objectId);
+    if (live === undefined) throw new ReservationExpiredError(`object id ${objectId} belongs to an expired reservation; its upload may have been swept`);
   }
 
   private nextIds(name: string, count: number): number {
@@ -295,8 +316,9 @@ export class SqliteMetadataStore implements MetadataStore {
       'INSERT INTO stream_ranges (stream_id, start_offset, end_offset, object_id, position, size, max_timestamp, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     const tx = this.db.transaction(() => {
+      this.checkReserved(commit.objectId);
       this.db
-        .prepare("INSERT INTO objects (object_id, object_key, size, state, committed_at) VALUES (?, ?, ?, 'committed', ?)")
+        .prepare("INSERT INTO objects (object_id, object_key, size, state, committed_at, kind) VALUES (?, ?, ?, 'committed', ?, 'stream_set')")
         .run(commit.objectId, commit.objectKey, commit.size, Date.now());
       const fenced: number[] = [];
       for (const s of commit.streams) {
@@ -313,10 +335,103 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async trimStream(streamId: number, epoch: number, newStartOffset: number): Promise<void> {
-    const r = this.db
-      .prepare("UPDATE streams SET start_offset = MAX(start_offset, ?) WHERE stream_id = ? AND epoch = ? AND state = 'open' AND ? <= end_offset")
-      .run(newStartOffset, streamId, epoch, newStartOffset);
-    if (r.changes !== 1) throw new FencedError(`stream ${streamId} is no longer at epoch ${epoch}`);
+    this.db
+      .transaction(() => {
+        const r = this.db
+          .prepare("UPDATE streams SET start_offset = MAX(start_offset, ?) WHERE stream_id = ? AND epoch = ? AND state = 'open' AND ? <= end_offset")
+          .run(newStartOffset, streamId, epoch, newStartOffset);
+        if (r.changes !== 1) throw new FencedError(`stream ${streamId} is no longer at epoch ${epoch}`);
+        this.db.prepare('DELETE FROM stream_ranges WHERE stream_id = ? AND end_offset <= ?').run(streamId, newStartOffset);
+      })
+      .immediate();
+  }
+
+  async listObjects(): Promise<StoredObject[]> {
+    const objects = this.db
+      .prepare("SELECT object_id, object_key, size, kind, committed_at FROM objects WHERE state = 'committed' ORDER BY object_id")
+      .all() as { object_id: number; object_key: string; size: number; kind: 'stream_set' | 'stream'; committed_at: number }[];
+    const ranges = this.db
+      .prepare(
+        `SELECT r.stream_id, r.start_offset, r.end_offset, r.object_id, r.position, r.size, r.max_timestamp, r.crc
+         FROM stream_ranges r JOIN objects o ON o.object_id = r.object_id WHERE o.state = 'committed' ORDER BY r.object_id, r.position`,
+      )
+      .all() as { stream_id: number; start_offset: number; end_offset: number; object_id: number; position: number; size: number; max_timestamp: number; crc: number }[];
+    const byObject = new Map<number, StoredObject['ranges'][number][]>();
+    const keys = new Map(objects.map((o) => [o.object_id, o.object_key]));
+    for (const r of ranges) {
+      let list = byObject.get(r.object_id);
+      if (list === undefined) byObject.set(r.object_id, (list = []));
+      list.push({
+        streamId: r.stream_id,
+        startOffset: r.start_offset,
+        endOffset: r.end_offset,
+        objectId: r.object_id,
+        objectKey: keys.get(r.object_id) ?? '',
+        position: r.position,
+        size: r.size,
+        maxTimestamp: r.max_timestamp,
+        crc: r.crc,
+      });
+    }
+    return objects.map((o) => ({ objectId: o.object_id, objectKey: o.object_key, size: o.size, kind: o.kind, committedAt: o.committed_at, ranges: byObject.get(o.object_id) ?? [] }));
+  }
+
+  async commitCompaction(c: CompactionCommit): Promise<boolean> {
+    const find = this.db.prepare('SELECT 1 FROM stream_ranges WHERE stream_id = ? AND start_offset = ? AND object_id = ?');
+    const drop = this.db.prepare('DELETE FROM stream_ranges WHERE stream_id = ? AND start_offset = ? AND object_id = ?');
+    const insert = this.db.prepare(
+      'INSERT INTO stream_ranges (stream_id, start_offset, end_offset, object_id, position, size, max_timestamp, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const tx = this.db.transaction(() => {
+      this.checkReserved(c.objectId);
+      for (const r of c.replaced) if (find.get(r.streamId, r.startOffset, r.objectId) === undefined) return false;
+      for (const r of c.replaced) drop.run(r.streamId, r.startOffset, r.objectId);
+      this.db
+        .prepare("INSERT INTO objects (object_id, object_key, size, state, committed_at, kind) VALUES (?, ?, ?, 'committed', ?, ?)")
+        .run(c.objectId, c.objectKey, c.size, Date.now(), c.kind);
+      for (const r of c.ranges) insert.run(r.streamId, r.startOffset, r.endOffset, c.objectId, r.position, r.size, r.maxTimestamp, r.crc);
+      return true;
+    });
+    return tx.immediate();
+  }
+
+  async markUnreferencedObjects(deleteAfter: number): Promise<number> {
+    return this.db
+      .prepare(
+        `UPDATE objects SET state = 'deleting', delete_after = ?
+         WHERE state = 'committed' AND NOT EXISTS (SELECT 1 FROM stream_ranges r WHERE r.object_id = objects.object_id)`,
+      )
+      .run(deleteAfter).changes;
+  }
+
+  async objectsDueForDeletion(now: number, limit: number): Promise<{ objectId: number; objectKey: string }[]> {
+    return (
+      this.db.prepare("SELECT object_id, object_key FROM objects WHERE state = 'deleting' AND delete_after <= ? ORDER BY object_id LIMIT ?").all(now, limit) as {
+        object_id: number;
+        object_key: string;
+      }[]
+    ).map((r) => ({ objectId: r.object_id, objectKey: r.object_key }));
+  }
+
+  async forgetObjects(objectIds: readonly number[]): Promise<void> {
+    const del = this.db.prepare("DELETE FROM objects WHERE object_id = ? AND state = 'deleting'");
+    this.db.transaction(() => {
+      for (const id of objectIds) del.run(id);
+    })();
+  }
+
+  async expireObjectIdReservations(reservedBefore: number): Promise<number[]> {
+    const tx = this.db.transaction(() => {
+      const expired = this.db.prepare('DELETE FROM object_id_reservations WHERE reserved_at < ? RETURNING first_id, count').all(reservedBefore) as {
+        first_id: number;
+        count: number;
+      }[];
+      const known = this.db.prepare('SELECT 1 FROM objects WHERE object_id = ?');
+      const orphans: number[] = [];
+      for (const r of expired) for (let id = r.first_id; id < r.first_id + r.count; id++) if (known.get(id) === undefined) orphans.push(id);
+      return orphans;
+    });
+    return tx.immediate();
   }
 
   async allocateProducerIds(count: number): Promise<number> {

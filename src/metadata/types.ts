@@ -74,6 +74,47 @@ export interface ObjectCommit {
   readonly streams: readonly StreamCommit[];
 }
 
+/**
+ * What compaction writes: a stream-set object (blocks of many streams, as a
+ * WAL flush writes) or a stream object (blocks of one stream).
+ */
+export type ObjectKind = 'stream_set' | 'stream';
+
+/** A committed object and the stream ranges it holds (for compaction planning). */
+export interface StoredObject {
+  readonly objectId: number;
+  readonly objectKey: string;
+  readonly size: number;
+  readonly kind: ObjectKind;
+  readonly committedAt: number;
+  readonly ranges: readonly (StreamRange & { readonly streamId: number })[];
+}
+
+/** A block of the new object, replacing ranges of the same stream in older objects. */
+export interface CompactedRange {
+  readonly streamId: number;
+  readonly startOffset: number;
+  readonly endOffset: number;
+  readonly position: number;
+  readonly size: number;
+  readonly maxTimestamp: number;
+  readonly crc: number;
+}
+
+/**
+ * Compaction's one commit: the new object, its ranges, and the ranges they
+ * replace. Offsets never change; only where the bytes live does.
+ */
+export interface CompactionCommit {
+  readonly objectId: number;
+  readonly objectKey: string;
+  readonly size: number;
+  readonly kind: ObjectKind;
+  /** Ranges (by stream, start offset and object) that must all still exist. */
+  readonly replaced: readonly { readonly streamId: number; readonly startOffset: number; readonly objectId: number }[];
+  readonly ranges: readonly CompactedRange[];
+}
+
 export interface TransactionalIdRecord {
   readonly transactionalId: string;
   readonly producerId: number;
@@ -138,8 +179,34 @@ export interface MetadataStore {
   reserveObjectIds(count: number): Promise<number>;
   /** Commits an uploaded object: one transaction, fenced per stream. Returns the streams that were fenced. */
   commitObject(commit: ObjectCommit): Promise<{ fenced: number[] }>;
-  /** Moves a stream's start offset forward (DeleteRecords, retention), fenced by epoch. */
+  /**
+   * Moves a stream's start offset forward (DeleteRecords, retention), fenced
+   * by epoch, and drops the ranges wholly below it.
+   */
   trimStream(streamId: number, epoch: number, newStartOffset: number): Promise<void>;
+
+  /** Every committed object with its ranges, oldest first (compaction planning). */
+  listObjects(): Promise<StoredObject[]>;
+  /**
+   * Commits a compaction: inserts the new object and its ranges and removes the
+   * replaced ranges, in one transaction. Returns false, changing nothing, when
+   * any replaced range is gone (retention or a topic deletion got there first).
+   */
+  commitCompaction(commit: CompactionCommit): Promise<boolean>;
+  /** Marks committed objects that no range names any more for deletion at `deleteAfter`; returns how many. */
+  markUnreferencedObjects(deleteAfter: number): Promise<number>;
+  /** Objects marked for deletion whose grace period has passed. */
+  objectsDueForDeletion(now: number, limit: number): Promise<{ readonly objectId: number; readonly objectKey: string }[]>;
+  /** Forgets objects once they are deleted from the object store. */
+  forgetObjects(objectIds: readonly number[]): Promise<void>;
+  /**
+   * Drops object-id reservations made before `reservedBefore` and returns
+   * their ids that no object row names: uploads that were never committed
+   * (or objects already deleted), whose keys the sweeper deletes. A commit of
+   * an id whose reservation is gone is refused, so a slow upload can never be
+   * committed after its object was swept.
+   */
+  expireObjectIdReservations(reservedBefore: number): Promise<number[]>;
 
   /** Reserves `count` producer ids and returns the first. */
   allocateProducerIds(count: number): Promise<number>;
@@ -169,5 +236,10 @@ export class NotFoundError extends Error {
 
 /** A stream's epoch moved on: another owner took it, so this writer must stop. */
 export class FencedError extends Error {
-  override readonly name = 'FencedError';
+  override readonly name: string = 'FencedError';
+}
+
+/** An object id's reservation expired (its upload may have been swept): the commit is refused. */
+export class ReservationExpiredError extends FencedError {
+  override readonly name = 'ReservationExpiredError';
 }

@@ -4,8 +4,11 @@ import { Worker } from 'node:worker_threads';
 import {
   FencedError,
   NotFoundError,
+  ReservationExpiredError,
   TopicExistsError,
   type CommittedOffset,
+  type CompactionCommit,
+  type StoredObject,
   type GroupRecord,
   type MetadataStore,
   type NewTopic,
@@ -17,7 +20,7 @@ import {
   type TransactionalIdRecord,
 } from './types.js';
 
-const ERRORS: Record<string, new (message: string) => Error> = { TopicExistsError, NotFoundError, FencedError };
+const ERRORS: Record<string, new (message: string) => Error> = { TopicExistsError, NotFoundError, FencedError, ReservationExpiredError };
 
 /** The compiled worker script; when running from TypeScript sources (tests), the build's copy. */
 function workerScript(): URL {
@@ -92,6 +95,24 @@ export class WorkerMetadataStore implements MetadataStore {
   }
   trimStream(streamId: number, epoch: number, newStartOffset: number): Promise<void> {
     return this.call('trimStream', streamId, epoch, newStartOffset);
+  }
+  listObjects(): Promise<StoredObject[]> {
+    return this.call('listObjects');
+  }
+  commitCompaction(commit: CompactionCommit): Promise<boolean> {
+    return this.call('commitCompaction', commit);
+  }
+  markUnreferencedObjects(deleteAfter: number): Promise<number> {
+    return this.call('markUnreferencedObjects', deleteAfter);
+  }
+  objectsDueForDeletion(now: number, limit: number): Promise<{ objectId: number; objectKey: string }[]> {
+    return this.call('objectsDueForDeletion', now, limit);
+  }
+  forgetObjects(objectIds: readonly number[]): Promise<void> {
+    return this.call('forgetObjects', objectIds);
+  }
+  expireObjectIdReservations(reservedBefore: number): Promise<number[]> {
+    return this.call('expireObjectIdReservations', reservedBefore);
   }
   allocateProducerIds(count: number): Promise<number> {
     return this.call('allocateProducerIds', count);

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { MetadataStore, StreamRange } from '../metadata/types.js';
 import { BrokerMetrics } from '../observability/metrics.js';
+import { IdBlockAllocator } from '../metadata/id-blocks.js';
 import { DecodeError } from '../protocol/primitives.js';
 import {
   BATCH_HEADER_SIZE,
@@ -27,7 +28,18 @@ import { Wal, type WalOptions } from './wal.js';
 
 export interface StreamStoreOptions extends WalOptions {
   readonly logCacheBytes: number;
+  /**
+   * How long an object id reservation lives before the sweeper may treat its
+   * uncommitted ids as orphaned uploads; ids are taken only from blocks at
+   * most a quarter of that old, so a live upload is never swept.
+   */
+  readonly orphanTimeoutMs?: number;
 }
+
+/** Object ids reserved per metadata transaction. */
+export const OBJECT_ID_BLOCK = 64;
+/** The default of object.orphan.timeout.ms. */
+export const DEFAULT_ORPHAN_TIMEOUT_MS = 600_000;
 
 export interface TimestampAndOffset {
   readonly timestamp: number;
@@ -43,6 +55,7 @@ export class StreamStore {
   private readonly streams = new Map<number, Stream>();
   readonly cache: LogCache;
   readonly wal: Wal;
+  readonly objectIds: IdBlockAllocator;
   objectReads = 0;
   objectReadBytes = 0;
 
@@ -54,7 +67,8 @@ export class StreamStore {
     readonly metrics: BrokerMetrics = new BrokerMetrics(),
   ) {
     this.cache = new LogCache(opts.logCacheBytes, metrics);
-    this.wal = new Wal(objects, meta, this.cache, opts, log, metrics);
+    this.objectIds = new IdBlockAllocator((n) => meta.reserveObjectIds(n), OBJECT_ID_BLOCK, (opts.orphanTimeoutMs ?? DEFAULT_ORPHAN_TIMEOUT_MS) / 4);
+    this.wal = new Wal(objects, meta, this.objectIds, this.cache, opts, log, metrics);
     metrics.onCollect(() => {
       metrics.walPendingBytes.set(this.wal.pendingBytes);
       metrics.cacheBytes.labels('log').set(this.cache.sizeBytes);
@@ -218,6 +232,7 @@ export class StreamStore {
     if (newStartOffset <= stream.startOffset) return;
     await this.meta.trimStream(stream.id, stream.epoch, newStartOffset);
     stream.startOffset = Math.max(stream.startOffset, newStartOffset);
+    stream.dropRangesBelow(stream.startOffset);
   }
 
   /** Flushes and commits everything buffered (graceful shutdown). */

@@ -14,7 +14,7 @@ export class Stream {
   committedEnd: number;
   /** Next offset to hand out; runs ahead of committedEnd by what is in the WAL. */
   nextOffset: number;
-  readonly ranges: StreamRange[];
+  ranges: StreamRange[];
   readonly epochs: EpochEntry[];
   /** WAL objects in flight that hold batches of this stream. */
   inflightFlushes = 0;
@@ -46,6 +46,25 @@ export class Stream {
       else return r;
     }
     return undefined;
+  }
+
+  /** Forgets ranges wholly below `offset` (the metadata store dropped them with the trim). */
+  dropRangesBelow(offset: number): void {
+    let n = 0;
+    while (n < this.ranges.length && this.ranges[n].endOffset <= offset) n++;
+    if (n > 0) this.ranges = this.ranges.slice(n);
+  }
+
+  /**
+   * Compaction moved [first.startOffset, last.endOffset) to a new object:
+   * swaps the old ranges for the new ones. Offsets are unchanged, so a reader
+   * holding an old range keeps reading the old object (deleted only after a
+   * grace period).
+   */
+  replaceRanges(replaced: ReadonlySet<string>, added: readonly StreamRange[]): void {
+    const kept = this.ranges.filter((r) => !replaced.has(rangeKey(r.startOffset, r.objectId)));
+    const merged = [...kept, ...added].sort((a, b) => a.startOffset - b.startOffset);
+    this.ranges = merged;
   }
 
   /** Records a commit: the range is durable, the high watermark moves, fetchers wake. */
@@ -97,4 +116,9 @@ export class Stream {
     this.closed = true;
     this.notify();
   }
+}
+
+/** Identifies one range of a stream: its start offset in one object. */
+export function rangeKey(startOffset: number, objectId: number): string {
+  return `${startOffset}@${objectId}`;
 }

@@ -8,18 +8,15 @@
 // exactly at a stream's committed end, so no stream can get a gap or overlap.
 
 import type { Logger } from 'pino';
-import type { MetadataStore, StreamRange } from '../metadata/types.js';
+import { ReservationExpiredError, type MetadataStore, type StreamRange } from '../metadata/types.js';
 import type { BrokerMetrics } from '../observability/metrics.js';
 import { setBaseOffset, setPartitionLeaderEpoch } from '../protocol/records/batch.js';
 import { StorageWriteError, StreamClosedError, StreamFencedError } from './errors.js';
 import type { CachedBatch, LogCache } from './log-cache.js';
 import { buildObject, objectKey, type BlockInput } from './object-format.js';
-import { IdBlockAllocator } from '../metadata/id-blocks.js';
+import type { IdBlockAllocator } from '../metadata/id-blocks.js';
 import type { ObjectStore } from './objectstore/types.js';
 import type { Stream } from './stream.js';
-
-/** Object ids reserved per metadata transaction. */
-export const OBJECT_ID_BLOCK = 64;
 
 /** The most throttle_time_ms a produce response carries when the write buffer is full. */
 export const MAX_THROTTLE_MS = 1000;
@@ -68,25 +65,23 @@ export class Wal {
   private commitChain: Promise<void> = Promise.resolve();
   private capacityWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
-  /**
-   * Object ids come from reserved blocks, so a flush needs no metadata round
-   * trip before its upload. The reservation is what lets a sweeper find
-   * uploads never committed: an old reservation's ids without a committed
-   * object name orphans (keys derive from ids).
-   */
-  private readonly objectIds: IdBlockAllocator;
   readonly metrics: WalMetrics = { flushes: 0, flushFailures: 0, flushedBytes: 0, prepareMs: 0, uploadMs: 0, commitWaitMs: 0, commitMs: 0 };
 
+  /**
+   * `objectIds` hands out ids from reserved blocks, so a flush needs no
+   * metadata round trip before its upload. The reservation is what lets the
+   * sweeper find uploads never committed: an expired reservation's ids
+   * without an object row name orphans (keys derive from ids).
+   */
   constructor(
     private readonly store: ObjectStore,
     private readonly meta: MetadataStore,
+    private readonly objectIds: IdBlockAllocator,
     private readonly cache: LogCache,
     private readonly opts: WalOptions,
     private readonly log: Logger,
     private readonly prom: BrokerMetrics,
-  ) {
-    this.objectIds = new IdBlockAllocator((n) => meta.reserveObjectIds(n), OBJECT_ID_BLOCK);
-  }
+  ) {}
 
   get pendingBytes(): number {
     return this.bufferBytes + this.inflightBytes;
@@ -274,6 +269,7 @@ export class Wal {
         for (const a of b.appends) a.resolve(a.baseOffset);
       });
     } catch (err) {
+      if (err instanceof ReservationExpiredError) this.objectIds.discardBlock();
       this.metrics.flushFailures++;
       this.prom.walFlushes.labels('failed').inc();
       this.log.error({ err, streams: blocks.length, bytes: built.data.length }, 'WAL flush failed; its produce requests get KAFKA_STORAGE_ERROR');

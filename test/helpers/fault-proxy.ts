@@ -54,6 +54,7 @@ export class FaultProxy {
   private rules: FaultRule[] = [];
   private outageMode: 'reset' | 'hang' | null = null;
   private latency: Partial<Record<S3Operation, () => number>> = {};
+  private responseHold: Partial<Record<S3Operation, number>> = {};
   private readonly hanging = new Set<ServerResponse>();
   /** Requests seen, by operation, and faults injected, by kind. */
   readonly requests: Record<S3Operation, number> = { put: 0, get: 0, head: 0, delete: 0, list: 0, multipart: 0 };
@@ -94,6 +95,15 @@ export class FaultProxy {
   /** Added delay per operation, before a request is forwarded. */
   setLatency(latency: Partial<Record<S3Operation, () => number>>): void {
     this.latency = latency;
+  }
+
+  /**
+   * Forwards requests at once but holds the answers back this long: the store
+   * has the object while the client still waits (a crash then leaves an
+   * upload that was never committed).
+   */
+  holdResponses(hold: Partial<Record<S3Operation, number>>): void {
+    this.responseHold = hold;
   }
 
   /**
@@ -147,17 +157,24 @@ export class FaultProxy {
       return;
     }
     const delay = this.latency[op]?.() ?? 0;
-    if (delay > 0) setTimeout(() => this.forward(req, res), delay);
-    else this.forward(req, res);
+    if (delay > 0) setTimeout(() => this.forward(req, res, op), delay);
+    else this.forward(req, res, op);
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse): void {
+  private forward(req: IncomingMessage, res: ServerResponse, op: S3Operation): void {
     const upstream = httpRequest(
       { host: '127.0.0.1', port: this.upstreamPort, method: req.method, path: req.url, headers: req.headers, agent: this.agent },
       (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.on('data', (d: Buffer) => (this.bytes.down += d.length));
-        up.pipe(res);
+        const answer = () => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.on('data', (d: Buffer) => (this.bytes.down += d.length));
+          up.pipe(res);
+        };
+        const hold = this.responseHold[op] ?? 0;
+        if (hold > 0) {
+          up.pause();
+          setTimeout(answer, hold);
+        } else answer();
       },
     );
     upstream.on('error', () => req.socket.resetAndDestroy());

@@ -4,11 +4,17 @@
 // record must be there, at its acknowledged offset, exactly once. Run on the
 // embedded fs store and on S3 (a real S3-compatible server).
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import { spawnBroker, type BrokerProcess } from '../helpers/broker.js';
 import { readPartition } from '../helpers/records.js';
+import { BrokerMetrics } from '../../src/observability/metrics.js';
+import { FsObjectStore } from '../../src/storage/objectstore/fs.js';
+import { S3ObjectStore } from '../../src/storage/objectstore/s3.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
+import { s3Options } from '../unit/storage/store-kinds.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dirs: { cleanup: () => void }[] = [];
@@ -60,28 +66,62 @@ beforeAll(async () => {
 afterAll(() => s3?.stop());
 
 let prefixes = 0;
+/** Every object key in the store the broker writes to (fs directory or S3 prefix). */
+type KeyLister = () => Promise<string[]>;
 const kinds = [
-  { store: 'fs', args: (dir: string) => ['--data-dir', dir] },
+  {
+    store: 'fs',
+    setup: (dir: string): { args: string[]; keys: KeyLister } => ({
+      args: ['--data-dir', dir],
+      keys: async () => {
+        const out: string[] = [];
+        for await (const o of new FsObjectStore(join(dir, 'objects')).list('')) out.push(o.key);
+        return out;
+      },
+    }),
+  },
   {
     store: 's3',
-    args: (dir: string) => {
-      const overrides = s3.brokerOverrides(`durability-${process.pid}-${++prefixes}/`);
-      return ['--data-dir', dir, ...Object.entries(overrides).flatMap(([k, v]) => ['--override', `${k}=${v}`])];
+    setup: (dir: string): { args: string[]; keys: KeyLister } => {
+      const prefix = `durability-${process.pid}-${++prefixes}/`;
+      const overrides = s3.brokerOverrides(prefix);
+      return {
+        args: ['--data-dir', dir, ...Object.entries(overrides).flatMap(([k, v]) => ['--override', `${k}=${v}`])],
+        keys: async () => {
+          const store = new S3ObjectStore(s3Options(s3, prefix), new BrokerMetrics());
+          const out: string[] = [];
+          for await (const o of store.list('')) out.push(o.key);
+          await store.close();
+          return out;
+        },
+      };
     },
   },
 ];
 
-describe.each(kinds)('durability on the $store store', ({ store, args }) => {
-  it('keeps every acknowledged record, exactly once at its offset, across kill -9 under load', async () => {
+/** The keys of the objects the metadata store knows (committed, or marked for deletion). */
+function knownObjectKeys(dir: string): string[] {
+  const db = new Database(join(dir, 'metadata.db'), { readonly: true });
+  try {
+    return (db.prepare('SELECT object_key FROM objects').all() as { object_key: string }[]).map((r) => r.object_key);
+  } finally {
+    db.close();
+  }
+}
+
+describe.each(kinds)('durability on the $store store', ({ store, setup }) => {
+  it('keeps every acknowledged record, exactly once at its offset, across kill -9 under load, and sweeps what was never committed', async () => {
     const dir = tempDir();
     dirs.push(dir);
-    const brokerArgs = args(dir.path);
+    const { args: brokerArgs, keys } = setup(dir.path);
     const first = await spawnBroker(brokerArgs);
     procs.push(first);
     const { acked, sends } = await produceUntilKilled(first, 'crash', 2500, 'SIGKILL');
     expect(sends).toBeGreaterThan(50);
 
-    const second = await spawnBroker(brokerArgs, { port: first.port });
+    // Uploads that were in flight at the kill may be in the store without a commit:
+    // with a short orphan timeout the restarted broker sweeps them.
+    const second = await spawnBroker([...brokerArgs, '--override', 'object.orphan.timeout.ms=1000', '--override', 'log.retention.check.interval.ms=200'], { port: first.port });
     procs.push(second);
     let total = 0;
     for (const [partition, offsets] of acked) {
@@ -97,12 +137,21 @@ describe.each(kinds)('durability on the $store store', ({ store, args }) => {
     expect(total).toBeGreaterThan(200);
     // With S3, no record bytes touch the local disk: only the SQLite metadata store is there.
     if (store === 's3') expect(readdirSync(dir.path).filter((f) => !f.startsWith('metadata.db'))).toEqual([]);
+    // After the sweep, the store holds exactly the objects the metadata store names.
+    const deadline = Date.now() + 10_000;
+    let stored = await keys();
+    while (Date.now() < deadline && !sameSet(stored, knownObjectKeys(dir.path))) {
+      await new Promise((r) => setTimeout(r, 200));
+      stored = await keys();
+    }
+    expect(stored.sort()).toEqual(knownObjectKeys(dir.path).sort());
+    expect(stored.length).toBeGreaterThan(0);
   });
 
   it('flushes what it holds on SIGTERM and comes back with it', async () => {
     const dir = tempDir();
     dirs.push(dir);
-    const brokerArgs = args(dir.path);
+    const { args: brokerArgs } = setup(dir.path);
     const first = await spawnBroker([...brokerArgs, '--override', 'wal.flush.interval.ms=50']);
     procs.push(first);
     const { acked } = await produceUntilKilled(first, 'graceful', 1000, 'SIGTERM');
@@ -116,3 +165,8 @@ describe.each(kinds)('durability on the $store store', ({ store, args }) => {
     }
   });
 });
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  const sb = new Set(b);
+  return a.length === sb.size && a.every((k) => sb.has(k));
+}
