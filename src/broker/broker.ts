@@ -17,6 +17,7 @@ import { FsObjectStore } from '../storage/objectstore/fs.js';
 import { S3ObjectStore } from '../storage/objectstore/s3.js';
 import type { ObjectStore } from '../storage/objectstore/types.js';
 import { ConfigError } from '../config/registry.js';
+import { Compactor } from '../storage/compaction.js';
 import { LogRetention } from '../storage/retention.js';
 import { StreamStore } from '../storage/s3stream.js';
 import type { BrokerContext } from './context.js';
@@ -29,6 +30,8 @@ export interface RunningBroker {
   readonly context: BrokerContext;
   /** Retention and object garbage collection (runOnce() runs a pass now). */
   readonly retention: LogRetention;
+  /** Object compaction (runOnce() runs a pass now). */
+  readonly compactor: Compactor;
   /** The metrics endpoint's port, or null when metrics.enable is false. */
   readonly metricsPort: number | null;
   stop(): Promise<void>;
@@ -122,6 +125,21 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
     metrics,
   );
   retention.start();
+  const compactor = new Compactor(
+    store,
+    meta,
+    objects,
+    {
+      intervalMs: config.int('compaction.interval.ms'),
+      streamObjectBytes: config.int('compaction.stream.object.bytes'),
+      smallObjectBytes: config.int('compaction.small.object.bytes'),
+      maxObjectBytes: config.int('compaction.max.object.bytes'),
+      blockBytes: config.int('compaction.block.bytes'),
+    },
+    log.child({ component: 'compaction' }),
+    metrics,
+  );
+  if (config.bool('compaction.enable')) compactor.start();
   topics.onDelete((name) => groups.onTopicDeleted(name));
   const context: BrokerContext = { config, log, clusterId, membership, topics, store, producerIds: new ProducerIdManager(meta), groups };
   const server = new KafkaServer(
@@ -156,6 +174,7 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
     port: address.port,
     context,
     retention,
+    compactor,
     metricsPort,
     async stop() {
       if (stopped) return;
@@ -167,6 +186,7 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
       // Waiting JoinGroup/SyncGroup requests learn the coordinator is going away.
       groups.shutdown();
       await retention.stop();
+      await compactor.stop();
       await store.drain();
       await new Promise((r) => setTimeout(r, 50));
       await server.close();

@@ -84,6 +84,12 @@ const OWN_BROKER_CONFIGS: readonly ConfigDef[] = [
   define({ name: 'metrics.port', type: 'int', default: 9464, validate: atLeast(0), doc: 'Port of the metrics endpoint (0 picks a free port).' }),
   define({ name: 'log.retention.check.interval.ms', type: 'long', default: 300000, validate: atLeast(1), doc: 'How often retention moves log start offsets and unreferenced or orphaned objects are deleted.' }),
   define({ name: 'object.orphan.timeout.ms', type: 'long', default: 600000, validate: atLeast(1000), doc: 'Uploads not committed this long after their object id was reserved (the broker died between PUT and commit) are deleted.' }),
+  define({ name: 'compaction.enable', type: 'boolean', default: true, doc: 'Merge small objects and split busy partitions into stream objects in the background.' }),
+  define({ name: 'compaction.interval.ms', type: 'long', default: 60000, validate: atLeast(1), doc: 'How often a compaction pass runs.' }),
+  define({ name: 'compaction.stream.object.bytes', type: 'long', default: 16 * 1024 * 1024, validate: atLeast(1), doc: 'A partition with this much data in stream-set objects gets it rewritten into its own stream object.' }),
+  define({ name: 'compaction.small.object.bytes', type: 'long', default: 16 * 1024 * 1024, validate: atLeast(1), doc: 'Stream-set objects and stream objects smaller than this are merged.' }),
+  define({ name: 'compaction.max.object.bytes', type: 'long', default: 64 * 1024 * 1024, validate: atLeast(1024), doc: 'Largest object one compaction writes (it is held in memory while written).' }),
+  define({ name: 'compaction.block.bytes', type: 'int', default: 1024 * 1024, validate: atLeast(1024), doc: 'Largest block compaction writes: the most one ranged GET of a cold read fetches.' }),
   define({ name: 'log.level', type: 'string', default: 'info', validate: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), doc: 'Log level of the structured (pino) log on stdout.' }),
 ];
 

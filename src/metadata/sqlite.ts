@@ -373,7 +373,10 @@ export class SqliteMetadataStore implements MetadataStore {
         crc: r.crc,
       });
     }
-    return objects.map((o) => ({ objectId: o.object_id, objectKey: o.object_key, size: o.size, kind: o.kind, committedAt: o.committed_at, ranges: byObject.get(o.object_id) ?? [] }));
+    // An object no range names is garbage waiting for the next retention pass, not part of any log.
+    return objects
+      .filter((o) => byObject.has(o.object_id))
+      .map((o) => ({ objectId: o.object_id, objectKey: o.object_key, size: o.size, kind: o.kind, committedAt: o.committed_at, ranges: byObject.get(o.object_id) ?? [] }));
   }
 
   async commitCompaction(c: CompactionCommit): Promise<boolean> {

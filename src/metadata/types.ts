@@ -185,7 +185,7 @@ export interface MetadataStore {
    */
   trimStream(streamId: number, epoch: number, newStartOffset: number): Promise<void>;
 
-  /** Every committed object with its ranges, oldest first (compaction planning). */
+  /** Every committed object that holds ranges, with them, oldest first (compaction planning). */
   listObjects(): Promise<StoredObject[]>;
   /**
    * Commits a compaction: inserts the new object and its ranges and removes the

@@ -63,8 +63,9 @@ export class Stream {
    */
   replaceRanges(replaced: ReadonlySet<string>, added: readonly StreamRange[]): void {
     const kept = this.ranges.filter((r) => !replaced.has(rangeKey(r.startOffset, r.objectId)));
-    const merged = [...kept, ...added].sort((a, b) => a.startOffset - b.startOffset);
-    this.ranges = merged;
+    // Retention may have moved the start offset while the compaction committed.
+    const fresh = added.filter((r) => r.endOffset > this.startOffset);
+    this.ranges = [...kept, ...fresh].sort((a, b) => a.startOffset - b.startOffset);
   }
 
   /** Records a commit: the range is durable, the high watermark moves, fetchers wake. */

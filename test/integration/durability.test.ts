@@ -5,7 +5,6 @@
 // embedded fs store and on S3 (a real S3-compatible server).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import { spawnBroker, type BrokerProcess } from '../helpers/broker.js';
@@ -15,6 +14,7 @@ import { FsObjectStore } from '../../src/storage/objectstore/fs.js';
 import { S3ObjectStore } from '../../src/storage/objectstore/s3.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 import { s3Options } from '../unit/storage/store-kinds.js';
+import { knownObjectKeys } from '../helpers/metadata-db.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dirs: { cleanup: () => void }[] = [];
@@ -98,16 +98,6 @@ const kinds = [
     },
   },
 ];
-
-/** The keys of the objects the metadata store knows (committed, or marked for deletion). */
-function knownObjectKeys(dir: string): string[] {
-  const db = new Database(join(dir, 'metadata.db'), { readonly: true });
-  try {
-    return (db.prepare('SELECT object_key FROM objects').all() as { object_key: string }[]).map((r) => r.object_key);
-  } finally {
-    db.close();
-  }
-}
 
 describe.each(kinds)('durability on the $store store', ({ store, setup }) => {
   it('keeps every acknowledged record, exactly once at its offset, across kill -9 under load, and sweeps what was never committed', async () => {

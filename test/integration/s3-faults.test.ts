@@ -8,7 +8,6 @@
 // the write buffer stays bounded (backpressure, throttle_time_ms), and the
 // broker recovers by itself.
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerMetrics } from '../../src/observability/metrics.js';
 import { S3ObjectStore } from '../../src/storage/objectstore/s3.js';
@@ -18,18 +17,9 @@ import { FaultProxy } from '../helpers/fault-proxy.js';
 import { metricValue, scrape } from '../helpers/metrics.js';
 import { readPartition } from '../helpers/records.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
+import { knownObjectKeys } from '../helpers/metadata-db.js';
 import { tempDir } from '../helpers/tmp.js';
 import { s3Options } from '../unit/storage/store-kinds.js';
-
-/** The keys of the objects the broker's metadata store knows (committed, or marked for deletion). */
-function knownObjectKeys(dataDir: string): string[] {
-  const db = new Database(join(dataDir, 'metadata.db'), { readonly: true });
-  try {
-    return (db.prepare('SELECT object_key FROM objects').all() as { object_key: string }[]).map((r) => r.object_key);
-  } finally {
-    db.close();
-  }
-}
 
 const PARTITIONS = 3;
 const MAX_PENDING = 2 << 20;
