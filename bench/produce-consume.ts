@@ -2,13 +2,24 @@
 //
 //   npm run bench -- --records 1000000 --size 1024 [--batch 100] [--partitions 6]
 //                    [--connections 3] [--inflight 8] [--codec none|gzip|snappy|lz4|zstd]
+//                    [--store fs|s3] [--s3-latency none|s3]
+//                    [--scenario throughput|cold-read] [--rate-mbps 20] [--seconds 15]
 //                    [--override key=value ...] [--node-args "--cpu-prof ..."]
 //
 // The client is a lean pipelining one built on Floe's own codec, with record
 // batches built before the clock starts, so the figures are the broker's:
-// throughput, produce latency per request (p50/p99, send to acknowledgement),
-// and broker CPU seconds per GB from /proc/<pid>/stat. Each produce request
-// carries one batch per partition it is sent to, acks=all.
+// throughput, produce latency per request (p50/p99/p999, send to
+// acknowledgement), broker CPU seconds per GB from /proc/<pid>/stat, and
+// object-store requests per GB from the broker's /metrics. Each produce
+// request carries one batch to one partition, acks=all.
+//
+// --store s3 runs the broker on a local S3-compatible server (s3rver) behind
+// the fault proxy; --s3-latency s3 makes the proxy add S3-like latency
+// (PUT p50 ~20 ms, p99 ~100 ms; GET p50 ~12 ms, p99 ~60 ms).
+//
+// --scenario cold-read: a backlog is written first, then a paced tail producer
+// runs alone and then alongside a consumer catching up from offset 0, and the
+// producer's latency is compared (AutoMQ's claim: cold reads do not affect writes).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,6 +33,8 @@ import { FrameDecoder } from '../src/network/frame-decoder.js';
 import { baseOffsetOf, COMPRESSION_NAMES, lastOffsetOf, splitBatches } from '../src/protocol/records/batch.js';
 import { buildBatch } from '../src/protocol/records/builder.js';
 import type { ApiSpec, Decoded, Encodable } from '../src/protocol/spec.js';
+import { FaultProxy, latencyProfiles } from '../test/helpers/fault-proxy.js';
+import { startS3Server, type S3TestServer } from '../test/helpers/s3-server.js';
 
 interface Options {
   records: number;
@@ -34,16 +47,41 @@ interface Options {
   overrides: string[];
   /** Extra node flags for the broker process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
   nodeArgs: string[];
+  store: 'fs' | 's3';
+  s3Latency: 'none' | 's3';
+  scenario: 'throughput' | 'cold-read';
+  /** cold-read: the tail producer's rate and how long each phase runs. */
+  rateMbps: number;
+  seconds: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { records: 1_000_000, size: 1024, batch: 100, partitions: 6, connections: 3, inflight: 8, codec: 'none', overrides: [], nodeArgs: [] };
+  const o: Options = {
+    records: 1_000_000,
+    size: 1024,
+    batch: 100,
+    partitions: 6,
+    connections: 3,
+    inflight: 8,
+    codec: 'none',
+    overrides: [],
+    nodeArgs: [],
+    store: 'fs',
+    s3Latency: 'none',
+    scenario: 'throughput',
+    rateMbps: 20,
+    seconds: 15,
+  };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, '');
     const value = argv[++i];
     if (key === 'override') o.overrides.push(value);
     else if (key === 'node-args') o.nodeArgs.push(...value.split(' ').filter(Boolean));
     else if (key === 'codec') o.codec = value;
+    else if (key === 'store') o.store = value === 's3' ? 's3' : 'fs';
+    else if (key === 's3-latency') o.s3Latency = value === 's3' ? 's3' : 'none';
+    else if (key === 'scenario') o.scenario = value === 'cold-read' ? 'cold-read' : 'throughput';
+    else if (key === 'rate-mbps') o.rateMbps = Number(value);
     else if (key in o) (o as unknown as Record<string, number>)[key] = Number(value);
     else throw new Error(`unknown option --${key}`);
   }
@@ -111,7 +149,7 @@ async function freePort(): Promise<number> {
 async function startBroker(dataDir: string, port: number, overrides: string[], nodeArgs: string[]): Promise<ChildProcess> {
   const bin = fileURLToPath(new URL('../../bin/floe.js', import.meta.url));
   const args = [...nodeArgs, bin, 'start', '--data-dir', dataDir, '--port', String(port), ...overrides.flatMap((o) => ['--override', o])];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FLOE_LOG_LEVEL: 'warn' } });
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FLOE_LOG_LEVEL: 'warn', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
   for (let i = 0; i < 200; i++) {
     const up = await new Promise<boolean>((resolve) => {
       const s = connect({ port, host: '127.0.0.1' }, () => {
@@ -126,98 +164,222 @@ async function startBroker(dataDir: string, port: number, overrides: string[], n
   throw new Error('broker did not start');
 }
 
+/** Object-store requests the broker made so far, by operation (from its /metrics). */
+async function storeRequests(metricsPort: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^floe_object_store_requests_total\{operation="([^"]+)",outcome="[^"]+"\} (\S+)$/gm)) out[m[1]] = (out[m[1]] ?? 0) + Number(m[2]);
+  return out;
+}
+
+function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) if (v - (before[k] ?? 0) > 0) out[k] = v - (before[k] ?? 0);
+  return out;
+}
+
+const perGb = (counts: Record<string, number>, gb: number) =>
+  Object.entries(counts)
+    .map(([k, v]) => `${k} ${(v / gb).toFixed(0)}`)
+    .join(', ') || 'none';
+
+const latencyLine = (l: number[]) => {
+  const sorted = [...l].sort((a, b) => a - b);
+  return `p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, p999 ${percentile(sorted, 99.9).toFixed(2)} ms, max ${sorted[sorted.length - 1].toFixed(2)} ms (${sorted.length} requests)`;
+};
+
+const line = (k: string, v: string) => console.log(`${k.padEnd(34)} ${v}`);
+
+interface Env {
+  readonly o: Options;
+  readonly port: number;
+  readonly metricsPort: number;
+  readonly pid: number;
+  readonly topicId: string;
+  readonly templates: Buffer[];
+  readonly proxy: FaultProxy | null;
+}
+
+function produceRequest(env: Env, i: number) {
+  return {
+    acks: -1,
+    timeoutMs: 30000,
+    topicData: [{ name: 'bench', partitionData: [{ index: i % env.o.partitions, records: env.templates[i % env.templates.length] }] }],
+  };
+}
+
+/** Closed loop: connections x inflight workers send `requests` produce requests as fast as acknowledged. */
+async function produceAll(env: Env, requests: number): Promise<{ latencies: number[]; seconds: number }> {
+  const conns = await Promise.all(Array.from({ length: env.o.connections }, () => Conn.open(env.port)));
+  const latencies: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async (conn: Conn) => {
+    for (;;) {
+      const i = next++;
+      if (i >= requests) return;
+      const started = performance.now();
+      const res = await conn.request(Produce, 11, produceRequest(env, i));
+      latencies.push(performance.now() - started);
+      const err = res.responses[0].partitionResponses[0].errorCode;
+      if (err !== 0) throw new Error(`produce failed with error ${err}`);
+    }
+  };
+  await Promise.all(conns.flatMap((c) => Array.from({ length: env.o.inflight }, () => worker(c))));
+  const seconds = (performance.now() - t0) / 1000;
+  for (const c of conns) c.close();
+  return { latencies, seconds };
+}
+
+/** Reads every partition from offset 0 to `ends`; returns records and batch bytes read. */
+async function consumeAll(env: Env, ends: number[], stopEarly?: () => boolean): Promise<{ records: number; bytes: number; seconds: number }> {
+  const consumer = await Conn.open(env.port);
+  const t1 = performance.now();
+  let records = 0;
+  let bytes = 0;
+  const offsets = new Array<number>(env.o.partitions).fill(0);
+  while (offsets.some((off, p) => off < ends[p]) && !(stopEarly?.() ?? false)) {
+    const res = await consumer.request(Fetch, 16, {
+      maxWaitMs: 100,
+      minBytes: 1,
+      maxBytes: 64 << 20,
+      topics: [{ topicId: env.topicId, partitions: offsets.map((fetchOffset, partition) => ({ partition, fetchOffset, partitionMaxBytes: 8 << 20 })) }],
+    });
+    for (const part of res.responses[0].partitions) {
+      const recs = part.records;
+      if (recs === null || recs.length === 0) continue;
+      for (const span of splitBatches(recs).spans) {
+        const base = baseOffsetOf(recs, span.position);
+        const last = lastOffsetOf(recs, span.position);
+        if (last < offsets[part.partitionIndex] || offsets[part.partitionIndex] >= ends[part.partitionIndex]) continue;
+        records += last - Math.max(base, offsets[part.partitionIndex]) + 1;
+        bytes += span.size;
+        offsets[part.partitionIndex] = last + 1;
+      }
+    }
+  }
+  consumer.close();
+  return { records, bytes, seconds: (performance.now() - t1) / 1000 };
+}
+
+/** Open loop: produce requests at a fixed rate for `seconds`, whatever the answers; latency of each. */
+async function producePaced(env: Env, seconds: number, firstIndex: number): Promise<number[]> {
+  const conn = await Conn.open(env.port);
+  const requestBytes = env.o.batch * env.o.size;
+  const periodMs = (requestBytes / (env.o.rateMbps * 1e6)) * 1000;
+  const latencies: number[] = [];
+  const pending: Promise<void>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; performance.now() - t0 < seconds * 1000; i++) {
+    const due = t0 + i * periodMs;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const started = performance.now();
+    pending.push(
+      conn.request(Produce, 11, produceRequest(env, firstIndex + i)).then((res) => {
+        latencies.push(performance.now() - started);
+        const err = res.responses[0].partitionResponses[0].errorCode;
+        if (err !== 0) throw new Error(`produce failed with error ${err}`);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  conn.close();
+  return latencies;
+}
+
+async function throughput(env: Env): Promise<void> {
+  const { o, pid } = env;
+  const requests = Math.ceil(o.records / o.batch);
+  const payloadBytes = requests * o.batch * o.size;
+  const gb = payloadBytes / 1e9;
+  const mb = payloadBytes / 1e6;
+  const req0 = await storeRequests(env.metricsPort);
+  const cpu0 = cpuSeconds(pid);
+  const split0 = cpuTimes(pid);
+  const produced = await produceAll(env, requests);
+  const produceCpu = cpuSeconds(pid) - cpu0;
+  const split1 = cpuTimes(pid);
+  const req1 = await storeRequests(env.metricsPort);
+
+  // Consume everything back from offset 0 (LogCache for what is still in memory, object reads for the rest).
+  const ends = Array.from({ length: o.partitions }, (_, p) => Math.ceil((requests - p) / o.partitions) * o.batch);
+  const cpu1 = cpuSeconds(pid);
+  const consumed = await consumeAll(env, ends);
+  const consumeCpu = cpuSeconds(pid) - cpu1;
+  const req2 = await storeRequests(env.metricsPort);
+
+  line('produce throughput', `${(mb / produced.seconds).toFixed(1)} MB/s, ${((requests * o.batch) / produced.seconds).toFixed(0)} records/s`);
+  line('produce latency per request', latencyLine(produced.latencies));
+  line('broker CPU, produce', `${produceCpu.toFixed(2)} s = ${(produceCpu / gb).toFixed(2)} CPU-s/GB (user ${(split1.user - split0.user).toFixed(2)} s, system ${(split1.system - split0.system).toFixed(2)} s)`);
+  line('object store requests per GB written', perGb(diff(req1, req0), gb));
+  line('consume throughput', `${(mb / consumed.seconds).toFixed(1)} MB/s, ${(consumed.records / consumed.seconds).toFixed(0)} records/s (${consumed.records} records, ${(consumed.bytes / 1e6).toFixed(0)} MB of batches)`);
+  line('broker CPU, consume', `${consumeCpu.toFixed(2)} s = ${(consumeCpu / gb).toFixed(2)} CPU-s/GB`);
+  line('object store requests per GB read', perGb(diff(req2, req1), gb));
+  if (consumed.records !== requests * o.batch) throw new Error(`consumed ${consumed.records} records, produced ${requests * o.batch}`);
+}
+
+async function coldRead(env: Env): Promise<void> {
+  const { o } = env;
+  // 1. The backlog a catching-up consumer will read.
+  const backlogRequests = Math.ceil(o.records / o.batch);
+  await produceAll(env, backlogRequests);
+  const ends = Array.from({ length: o.partitions }, (_, p) => Math.ceil((backlogRequests - p) / o.partitions) * o.batch);
+  const backlogMb = (backlogRequests * o.batch * o.size) / 1e6;
+  line('backlog', `${backlogMb.toFixed(0)} MB in ${o.partitions} partitions`);
+  // 2. The tail producer alone.
+  const alone = await producePaced(env, o.seconds, backlogRequests);
+  line(`tail produce alone, ${o.rateMbps} MB/s`, latencyLine(alone));
+  // 3. The same, with a consumer reading the backlog from offset 0 meanwhile.
+  const req0 = await storeRequests(env.metricsPort);
+  let producing = true;
+  const reader = consumeAll(env, ends, () => !producing);
+  const withRead = await producePaced(env, o.seconds, backlogRequests + 1_000_000);
+  producing = false;
+  const read = await reader;
+  const req1 = await storeRequests(env.metricsPort);
+  line(`tail produce + cold read`, latencyLine(withRead));
+  line('cold reader', `${(read.bytes / 1e6 / read.seconds).toFixed(1)} MB/s, ${(read.bytes / 1e6).toFixed(0)} MB read from offset 0 while producing`);
+  line('object store requests meanwhile', perGb(diff(req1, req0), 1));
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const codec = COMPRESSION_NAMES.indexOf(o.codec as (typeof COMPRESSION_NAMES)[number]);
   if (codec < 0) throw new Error(`unknown codec ${o.codec}`);
   const dataDir = mkdtempSync(join(tmpdir(), 'floe-bench-'));
   const port = await freePort();
-  const broker = await startBroker(dataDir, port, o.overrides, o.nodeArgs);
+  const metricsPort = await freePort();
+  let s3: S3TestServer | null = null;
+  let proxy: FaultProxy | null = null;
+  const overrides = [...o.overrides, `metrics.port=${metricsPort}`];
+  if (o.store === 's3') {
+    s3 = await startS3Server();
+    proxy = await FaultProxy.start(s3.port);
+    if (o.s3Latency === 's3') proxy.setLatency({ put: latencyProfiles.s3Put, multipart: latencyProfiles.s3Put, get: latencyProfiles.s3Get });
+    overrides.unshift(...Object.entries({ ...s3.brokerOverrides('bench/'), 's3.endpoint': proxy.endpoint }).map(([k, v]) => `${k}=${v}`));
+  }
+  const broker = await startBroker(dataDir, port, overrides, o.nodeArgs);
   const pid = broker.pid as number;
   try {
     const admin = await Conn.open(port);
     await admin.request(CreateTopics, 7, { topics: [{ name: 'bench', numPartitions: o.partitions, replicationFactor: 1 }], timeoutMs: 10000 });
     const topicId = (await admin.request(Metadata, 12, { topics: [{ name: 'bench' }] })).topics[0].topicId;
-
+    admin.close();
     // Batches are built before the clock starts: random values (incompressible, the worst case for bytes).
     const value = () => Buffer.from(Array.from({ length: o.size }, () => Math.floor(Math.random() * 256)));
     const templates = await Promise.all(Array.from({ length: 16 }, () => buildBatch(Array.from({ length: o.batch }, () => ({ value: value() })), { compression: codec })));
-    const requests = Math.ceil(o.records / o.batch);
-    const payloadBytes = requests * o.batch * o.size;
-    const conns = await Promise.all(Array.from({ length: o.connections }, () => Conn.open(port)));
-
-    const latencies: number[] = [];
-    let next = 0;
-    const cpu0 = cpuSeconds(pid);
-    const split0 = cpuTimes(pid);
-    const t0 = performance.now();
-    const worker = async (conn: Conn) => {
-      for (;;) {
-        const i = next++;
-        if (i >= requests) return;
-        const started = performance.now();
-        const res = await conn.request(Produce, 11, {
-          acks: -1,
-          timeoutMs: 30000,
-          topicData: [{ name: 'bench', partitionData: [{ index: i % o.partitions, records: templates[i % templates.length] }] }],
-        });
-        latencies.push(performance.now() - started);
-        const err = res.responses[0].partitionResponses[0].errorCode;
-        if (err !== 0) throw new Error(`produce failed with error ${err}`);
-      }
-    };
-    await Promise.all(conns.flatMap((c) => Array.from({ length: o.inflight }, () => worker(c))));
-    const produceSeconds = (performance.now() - t0) / 1000;
-    const produceCpu = cpuSeconds(pid) - cpu0;
-    const split1 = cpuTimes(pid);
-
-    // Consume everything back from offset 0 (LogCache for what is still in memory, object reads for the rest).
-    const consumer = await Conn.open(port);
-    const cpu1 = cpuSeconds(pid);
-    const t1 = performance.now();
-    let consumedRecords = 0;
-    let consumedBytes = 0;
-    const offsets = new Array<number>(o.partitions).fill(0);
-    const ends = new Array<number>(o.partitions).fill(0);
-    for (let p = 0; p < o.partitions; p++) ends[p] = Math.ceil((requests - p) / o.partitions) * o.batch;
-    while (offsets.some((off, p) => off < ends[p])) {
-      const res = await consumer.request(Fetch, 16, {
-        maxWaitMs: 100,
-        minBytes: 1,
-        maxBytes: 64 << 20,
-        topics: [{ topicId, partitions: offsets.map((fetchOffset, partition) => ({ partition, fetchOffset, partitionMaxBytes: 8 << 20 })) }],
-      });
-      for (const part of res.responses[0].partitions) {
-        const records = part.records;
-        if (records === null || records.length === 0) continue;
-        for (const span of splitBatches(records).spans) {
-          const base = baseOffsetOf(records, span.position);
-          const last = lastOffsetOf(records, span.position);
-          if (last < offsets[part.partitionIndex]) continue;
-          consumedRecords += last - Math.max(base, offsets[part.partitionIndex]) + 1;
-          consumedBytes += span.size;
-          offsets[part.partitionIndex] = last + 1;
-        }
-      }
-    }
-    const consumeSeconds = (performance.now() - t1) / 1000;
-    const consumeCpu = cpuSeconds(pid) - cpu1;
-
-    latencies.sort((a, b) => a - b);
-    const gb = payloadBytes / 1e9;
-    const mb = payloadBytes / 1e6;
-    const line = (k: string, v: string) => console.log(`${k.padEnd(34)} ${v}`);
-    console.log(`floe bench: ${requests * o.batch} records x ${o.size} B (${mb.toFixed(0)} MB), batches of ${o.batch}, codec ${o.codec}, ${o.partitions} partitions, ${o.connections} connections x ${o.inflight} in flight, acks=all`);
-    line('produce throughput', `${(mb / produceSeconds).toFixed(1)} MB/s, ${((requests * o.batch) / produceSeconds).toFixed(0)} records/s`);
-    line('produce latency per request', `p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms, max ${latencies[latencies.length - 1].toFixed(2)} ms`);
-    line('broker CPU, produce', `${produceCpu.toFixed(2)} s = ${(produceCpu / gb).toFixed(2)} CPU-s/GB (user ${(split1.user - split0.user).toFixed(2)} s, system ${(split1.system - split0.system).toFixed(2)} s)`);
-    line('consume throughput', `${(mb / consumeSeconds).toFixed(1)} MB/s, ${(consumedRecords / consumeSeconds).toFixed(0)} records/s (${consumedRecords} records, ${(consumedBytes / 1e6).toFixed(0)} MB of batches)`);
-    line('broker CPU, consume', `${consumeCpu.toFixed(2)} s = ${(consumeCpu / gb).toFixed(2)} CPU-s/GB`);
-    if (consumedRecords !== requests * o.batch) throw new Error(`consumed ${consumedRecords} records, produced ${requests * o.batch}`);
-    for (const c of [...conns, consumer, admin]) c.close();
+    console.log(
+      `floe bench (${o.scenario}): ${o.store === 's3' ? `s3 store (s3rver${o.s3Latency === 's3' ? ', S3-like latency' : ''})` : 'fs store'}, ${o.records} records x ${o.size} B, batches of ${o.batch}, codec ${o.codec}, ${o.partitions} partitions, ${o.connections} connections x ${o.inflight} in flight, acks=all${o.overrides.length > 0 ? `, ${o.overrides.join(' ')}` : ''}`,
+    );
+    const env: Env = { o, port, metricsPort, pid, topicId, templates, proxy };
+    if (o.scenario === 'cold-read') await coldRead(env);
+    else await throughput(env);
   } finally {
     broker.kill('SIGTERM');
     await new Promise((r) => broker.once('exit', r));
+    await proxy?.stop();
+    await s3?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -65,7 +65,7 @@ export function openObjectStore(config: BrokerConfig, metrics: BrokerMetrics): O
       metrics,
     );
   }
-  return new FsObjectStore(join(resolve(config.string('data.dir')), 'objects'));
+  return new FsObjectStore(join(resolve(config.string('data.dir')), 'objects'), metrics);
 }
 
 function openMetadataStore(config: BrokerConfig): MetadataStore {
@@ -86,6 +86,8 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
       maxInflight: config.int('wal.max.inflight.flushes'),
       maxPendingBytes: config.int('wal.max.pending.bytes'),
       logCacheBytes: config.int('log.cache.bytes'),
+      blockCacheBytes: config.int('block.cache.bytes'),
+      readAheadBytes: config.int('read.ahead.bytes'),
       orphanTimeoutMs: config.int('object.orphan.timeout.ms'),
     },
     log.child({ component: 'storage' }),

@@ -90,6 +90,8 @@ const OWN_BROKER_CONFIGS: readonly ConfigDef[] = [
   define({ name: 'compaction.small.object.bytes', type: 'long', default: 16 * 1024 * 1024, validate: atLeast(1), doc: 'Stream-set objects and stream objects smaller than this are merged.' }),
   define({ name: 'compaction.max.object.bytes', type: 'long', default: 64 * 1024 * 1024, validate: atLeast(1024), doc: 'Largest object one compaction writes (it is held in memory while written).' }),
   define({ name: 'compaction.block.bytes', type: 'int', default: 1024 * 1024, validate: atLeast(1024), doc: 'Largest block compaction writes: the most one ranged GET of a cold read fetches.' }),
+  define({ name: 'block.cache.bytes', type: 'long', default: 256 * 1024 * 1024, validate: atLeast(0), doc: 'Memory for object blocks read from object storage (cold reads and read-ahead), an LRU.' }),
+  define({ name: 'read.ahead.bytes', type: 'int', default: 8 * 1024 * 1024, validate: atLeast(0), doc: 'How far ahead of a sequential cold reader blocks are fetched into the block cache (0: off).' }),
   define({ name: 'log.level', type: 'string', default: 'info', validate: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), doc: 'Log level of the structured (pino) log on stdout.' }),
 ];
 

@@ -90,16 +90,8 @@ export interface StoredObject {
   readonly ranges: readonly (StreamRange & { readonly streamId: number })[];
 }
 
-/** A block of the new object, replacing ranges of the same stream in older objects. */
-export interface CompactedRange {
-  readonly streamId: number;
-  readonly startOffset: number;
-  readonly endOffset: number;
-  readonly position: number;
-  readonly size: number;
-  readonly maxTimestamp: number;
-  readonly crc: number;
-}
+/** A block of the new object, replacing ranges of the same stream in older objects (not fenced by epoch: offsets do not change). */
+export type CompactedRange = Omit<StreamCommit, 'epoch'>;
 
 /**
  * Compaction's one commit: the new object, its ranges, and the ranges they

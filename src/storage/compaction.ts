@@ -22,6 +22,7 @@ import { CorruptObjectError } from './errors.js';
 import { buildObject, objectKey, verifyBlock, type BlockInput } from './object-format.js';
 import type { ObjectStore } from './objectstore/types.js';
 import type { StreamStore } from './s3stream.js';
+import { PeriodicTask } from './periodic.js';
 import { rangeKey } from './stream.js';
 
 export interface CompactionOptions {
@@ -56,9 +57,7 @@ interface PendingBlock {
 }
 
 export class Compactor {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<CompactionPass> | null = null;
-  private stopped = false;
+  private readonly task: PeriodicTask<CompactionPass>;
 
   constructor(
     private readonly store: StreamStore,
@@ -67,32 +66,21 @@ export class Compactor {
     private readonly opts: CompactionOptions,
     private readonly log: Logger,
     private readonly metrics: BrokerMetrics,
-  ) {}
+  ) {
+    this.task = new PeriodicTask(opts.intervalMs, () => this.pass());
+  }
 
   start(): void {
-    const tick = () => {
-      this.timer = setTimeout(() => {
-        void this.runOnce().finally(() => {
-          if (!this.stopped) tick();
-        });
-      }, this.opts.intervalMs);
-      this.timer.unref();
-    };
-    tick();
+    this.task.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    await this.running?.catch(() => {});
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
-  /** One pass; concurrent callers share the pass in progress. */
+  /** One pass now; concurrent callers share the pass in progress. */
   runOnce(): Promise<CompactionPass> {
-    this.running ??= this.pass().finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.task.runOnce();
   }
 
   private async pass(): Promise<CompactionPass> {
@@ -216,15 +204,7 @@ export class Compactor {
     const objectId = await this.store.objectIds.nextId();
     const key = objectKey(objectId);
     await this.objects.put(key, built.data);
-    const newRanges: CompactedRange[] = built.entries.map((e) => ({
-      streamId: e.streamId,
-      startOffset: e.startOffset,
-      endOffset: e.endOffset,
-      position: e.position,
-      size: e.size,
-      maxTimestamp: e.maxTimestamp,
-      crc: e.crc,
-    }));
+    const newRanges: readonly CompactedRange[] = built.entries;
     let committed = false;
     try {
       committed = await this.meta.commitCompaction({

@@ -53,17 +53,32 @@ export interface BuiltObject {
 
 /** Lays blocks out into one object buffer (one copy of every batch). */
 export function buildObject(blocks: readonly BlockInput[]): BuiltObject {
-  let dataSize = 0;
-  for (const b of blocks) for (const batch of b.batches) dataSize += batch.length;
-  const indexPosition = dataSize;
-  const total = dataSize + blocks.length * INDEX_ENTRY_SIZE + FOOTER_SIZE;
-  const data = Buffer.allocUnsafe(total);
+  const parts = buildObjectParts(blocks);
+  return { data: Buffer.concat(parts.parts, parts.size), entries: parts.entries };
+}
+
+export interface BuiltObjectParts {
+  /** The object's bytes, in order: the blocks' batches as given (no copy), then index and footer. */
+  readonly parts: readonly Buffer[];
+  readonly size: number;
+  readonly entries: readonly IndexEntry[];
+}
+
+/**
+ * Lays blocks out as an object without copying them: the batches themselves
+ * are the data, followed by one new buffer with the index and footer. The WAL
+ * uploads these parts as they are (a write path that never copies a record).
+ */
+export function buildObjectParts(blocks: readonly BlockInput[]): BuiltObjectParts {
   const entries: IndexEntry[] = [];
+  const parts: Buffer[] = [];
   let pos = 0;
   for (const b of blocks) {
     const start = pos;
+    let crc: number | undefined;
     for (const batch of b.batches) {
-      batch.copy(data, pos);
+      parts.push(batch);
+      crc = crc32c(batch, crc);
       pos += batch.length;
     }
     entries.push({
@@ -74,9 +89,18 @@ export function buildObject(blocks: readonly BlockInput[]): BuiltObject {
       position: start,
       size: pos - start,
       maxTimestamp: b.maxTimestamp,
-      crc: crc32c(data.subarray(start, pos)),
+      crc: crc ?? crc32c(Buffer.alloc(0)),
     });
   }
+  const indexPosition = pos;
+  const tail = Buffer.allocUnsafe(entries.length * INDEX_ENTRY_SIZE + FOOTER_SIZE);
+  writeIndexAndFooter(tail, entries, indexPosition);
+  parts.push(tail);
+  return { parts, size: pos + tail.length, entries };
+}
+
+function writeIndexAndFooter(data: Buffer, entries: readonly IndexEntry[], indexPosition: number): void {
+  let pos = 0;
   for (const e of entries) {
     writeInt64(data, e.streamId, pos);
     writeInt64(data, e.startOffset, pos + 8);
@@ -88,7 +112,7 @@ export function buildObject(blocks: readonly BlockInput[]): BuiltObject {
     data.writeUInt32BE(e.crc, pos + 48);
     pos += INDEX_ENTRY_SIZE;
   }
-  const indexCrc = crc32c(data.subarray(indexPosition, pos));
+  const indexCrc = crc32c(data.subarray(0, pos));
   writeInt64(data, indexPosition, pos);
   data.writeInt32BE(entries.length, pos + 8);
   data.writeUInt32BE(indexCrc, pos + 12);
@@ -96,7 +120,6 @@ export function buildObject(blocks: readonly BlockInput[]): BuiltObject {
   data.writeInt16BE(0, pos + 18);
   data.writeUInt32BE(crc32c(data.subarray(pos, pos + 20)), pos + 20);
   MAGIC.copy(data, pos + 24);
-  return { data, entries };
 }
 
 export interface Footer {

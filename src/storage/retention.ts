@@ -20,6 +20,7 @@ import { StreamClosedError } from './errors.js';
 import { objectKey } from './object-format.js';
 import type { ObjectStore } from './objectstore/types.js';
 import type { StreamStore } from './s3stream.js';
+import { PeriodicTask } from './periodic.js';
 import type { Stream } from './stream.js';
 import { FencedError } from '../metadata/types.js';
 
@@ -71,9 +72,9 @@ export function retainedStart(stream: Stream, target: Omit<RetentionTarget, 'str
 }
 
 export class LogRetention {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<RetentionPass> | null = null;
-  private stopped = false;
+  private readonly task: PeriodicTask<RetentionPass>;
+  /** The clock of the pass runOnce(now) asked for; the periodic passes use the real one. */
+  private passNow: number | null = null;
 
   constructor(
     private readonly store: StreamStore,
@@ -83,32 +84,24 @@ export class LogRetention {
     private readonly opts: RetentionOptions,
     private readonly log: Logger,
     private readonly metrics: BrokerMetrics,
-  ) {}
+  ) {
+    this.task = new PeriodicTask(opts.checkIntervalMs, () => this.pass(this.passNow ?? Date.now()));
+  }
 
   start(): void {
-    const tick = () => {
-      this.timer = setTimeout(() => {
-        void this.runOnce().finally(() => {
-          if (!this.stopped) tick();
-        });
-      }, this.opts.checkIntervalMs);
-      this.timer.unref();
-    };
-    tick();
+    this.task.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    await this.running?.catch(() => {});
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
-  /** One pass; concurrent callers share the pass in progress. */
+  /** One pass now (at `now`, which tests move); concurrent callers share the pass in progress. */
   runOnce(now = Date.now()): Promise<RetentionPass> {
-    this.running ??= this.pass(now).finally(() => {
-      this.running = null;
+    this.passNow = now;
+    return this.task.runOnce().finally(() => {
+      this.passNow = null;
     });
-    return this.running;
   }
 
   private async pass(now: number): Promise<RetentionPass> {

@@ -20,6 +20,7 @@ import {
 import { decompress } from '../protocol/records/compression.js';
 import { decodeRecords } from '../protocol/records/record.js';
 import { CorruptObjectError, StreamClosedError } from './errors.js';
+import { BlockCache } from './block-cache.js';
 import { LogCache } from './log-cache.js';
 import { verifyBlock } from './object-format.js';
 import type { ObjectStore } from './objectstore/types.js';
@@ -28,6 +29,10 @@ import { Wal, type WalOptions } from './wal.js';
 
 export interface StreamStoreOptions extends WalOptions {
   readonly logCacheBytes: number;
+  /** Memory for object blocks fetched by cold reads and read-ahead (0: none). */
+  readonly blockCacheBytes?: number;
+  /** How far ahead of a sequential cold reader blocks are fetched. */
+  readonly readAheadBytes?: number;
   /**
    * How long an object id reservation lives before the sweeper may treat its
    * uncommitted ids as orphaned uploads; ids are taken only from blocks at
@@ -54,7 +59,11 @@ const MAX_READ_ROUNDS = 2;
 export class StreamStore {
   private readonly streams = new Map<number, Stream>();
   readonly cache: LogCache;
+  readonly blocks: BlockCache;
   readonly wal: Wal;
+  private readonly readAheadBytes: number;
+  /** Where each stream's last cold read ended: a read starting there is sequential. */
+  private readonly lastColdEnd = new Map<number, number>();
   readonly objectIds: IdBlockAllocator;
   objectReads = 0;
   objectReadBytes = 0;
@@ -67,6 +76,8 @@ export class StreamStore {
     readonly metrics: BrokerMetrics = new BrokerMetrics(),
   ) {
     this.cache = new LogCache(opts.logCacheBytes, metrics);
+    this.blocks = new BlockCache(opts.blockCacheBytes ?? 64 * 1024 * 1024, metrics);
+    this.readAheadBytes = opts.readAheadBytes ?? 4 * 1024 * 1024;
     this.objectIds = new IdBlockAllocator((n) => meta.reserveObjectIds(n), OBJECT_ID_BLOCK, (opts.orphanTimeoutMs ?? DEFAULT_ORPHAN_TIMEOUT_MS) / 4);
     this.wal = new Wal(objects, meta, this.objectIds, this.cache, opts, log, metrics);
     metrics.onCollect(() => {
@@ -93,6 +104,7 @@ export class StreamStore {
   }
 
   close(streamId: number): void {
+    this.lastColdEnd.delete(streamId);
     this.streams.get(streamId)?.close();
     this.streams.delete(streamId);
     this.cache.dropStream(streamId);
@@ -110,7 +122,11 @@ export class StreamStore {
     return this.wal.append(stream, batch, recordCount, maxTimestamp);
   }
 
-  private async readBlock(range: StreamRange): Promise<Buffer> {
+  private readBlock(range: StreamRange, countAccess = true): Promise<Buffer> {
+    return this.blocks.get(`${range.objectKey}@${range.position}`, () => this.fetchBlock(range), countAccess);
+  }
+
+  private async fetchBlock(range: StreamRange): Promise<Buffer> {
     const data = await this.objects.get(range.objectKey, { start: range.position, end: range.position + range.size });
     this.objectReads++;
     this.objectReadBytes += data.length;
@@ -118,6 +134,26 @@ export class StreamStore {
       return verifyBlock(data, range.crc);
     } catch (err) {
       throw new CorruptObjectError(`object ${range.objectKey} [${range.position}, +${range.size}): ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Fetches the blocks after `offset` into the BlockCache, up to
+   * read.ahead.bytes, without waiting: the next Fetch of a catching-up
+   * consumer then finds its data in memory.
+   */
+  private readAhead(stream: Stream, offset: number): void {
+    let bytes = 0;
+    let next = offset;
+    const cacheStart = this.cache.startOffset(stream.id);
+    while (bytes < this.readAheadBytes && next < stream.committedEnd && (cacheStart === undefined || next < cacheStart)) {
+      const r = stream.rangeFor(next);
+      if (r === undefined) break;
+      if (!this.blocks.has(`${r.objectKey}@${r.position}`)) {
+        this.readBlock(r, false).catch((err: unknown) => this.log.debug({ err, stream: stream.id }, 'read-ahead failed; the reader will fetch it'));
+      }
+      bytes += r.size;
+      next = r.endOffset;
     }
   }
 
@@ -132,6 +168,7 @@ export class StreamStore {
     let pos = offset;
     const end = stream.committedEnd;
     const fits = (size: number) => bytes + size <= maxBytes || (minOneBatch && out.length === 0);
+    let cold = false;
     for (let round = 0; round < MAX_READ_ROUNDS && pos < end; round++) {
       const cacheStart = this.cache.startOffset(stream.id);
       if (cacheStart !== undefined && pos >= cacheStart) {
@@ -152,6 +189,7 @@ export class StreamStore {
         next = r.endOffset;
       }
       if (planned.length === 0) break;
+      cold = true;
       const blocks = await Promise.all(planned.map((r) => this.readBlock(r)));
       let full = false;
       for (let i = 0; i < blocks.length && !full; i++) {
@@ -170,6 +208,10 @@ export class StreamStore {
         if (!full) pos = Math.max(pos, planned[i].endOffset);
       }
       if (full || bytes >= maxBytes) break;
+    }
+    if (cold) {
+      if (this.lastColdEnd.get(stream.id) === offset && this.readAheadBytes > 0) this.readAhead(stream, pos);
+      this.lastColdEnd.set(stream.id, pos);
     }
     return out;
   }

@@ -13,7 +13,7 @@ import type { BrokerMetrics } from '../observability/metrics.js';
 import { setBaseOffset, setPartitionLeaderEpoch } from '../protocol/records/batch.js';
 import { StorageWriteError, StreamClosedError, StreamFencedError } from './errors.js';
 import type { CachedBatch, LogCache } from './log-cache.js';
-import { buildObject, objectKey, type BlockInput } from './object-format.js';
+import { buildObjectParts, objectKey, type BlockInput } from './object-format.js';
 import type { IdBlockAllocator } from '../metadata/id-blocks.js';
 import type { ObjectStore } from './objectstore/types.js';
 import type { Stream } from './stream.js';
@@ -182,14 +182,15 @@ export class Wal {
       maxTimestamp: b.appends.reduce((m, a) => Math.max(m, a.maxTimestamp), -1),
       batches: b.appends.map((a) => a.batch),
     }));
-    const built = buildObject(inputs);
+    // The batches are uploaded as they arrived: no copy of a record on the write path.
+    const built = buildObjectParts(inputs);
 
     const t = { start: performance.now(), prepared: 0, uploaded: 0, turn: 0, committed: 0 };
     const upload = (async () => {
       const objectId = await this.objectIds.nextId();
       const prepared = { objectId, key: objectKey(objectId) };
       t.prepared = performance.now();
-      await this.store.put(prepared.key, built.data);
+      await this.store.put(prepared.key, built.parts);
       t.uploaded = performance.now();
       return prepared;
     })();
@@ -201,17 +202,8 @@ export class Wal {
       const result = await this.meta.commitObject({
         objectId: prepared.objectId,
         objectKey: prepared.key,
-        size: built.data.length,
-        streams: built.entries.map((e, i) => ({
-          streamId: e.streamId,
-          epoch: blocks[i].stream.epoch,
-          startOffset: e.startOffset,
-          endOffset: e.endOffset,
-          position: e.position,
-          size: e.size,
-          maxTimestamp: e.maxTimestamp,
-          crc: e.crc,
-        })),
+        size: built.size,
+        streams: built.entries.map((e, i) => ({ ...e, epoch: blocks[i].stream.epoch })),
       });
       t.committed = performance.now();
       return { prepared, fenced: new Set(result.fenced) };
@@ -226,19 +218,19 @@ export class Wal {
       const { prepared, fenced } = await commit;
       const m = this.metrics;
       m.flushes++;
-      m.flushedBytes += built.data.length;
+      m.flushedBytes += built.size;
       m.prepareMs += t.prepared - t.start;
       m.uploadMs += t.uploaded - t.prepared;
       m.commitWaitMs += t.turn - t.uploaded;
       m.commitMs += t.committed - t.turn;
       this.prom.walFlushes.labels('committed').inc();
-      this.prom.walFlushBytes.observe(built.data.length);
+      this.prom.walFlushBytes.observe(built.size);
       this.prom.walFlushSeconds.labels('upload').observe((t.uploaded - t.prepared) / 1000);
       this.prom.walFlushSeconds.labels('commit_wait').observe((t.turn - t.uploaded) / 1000);
       this.prom.walFlushSeconds.labels('commit').observe((t.committed - t.turn) / 1000);
       this.prom.walFlushSeconds.labels('total').observe((t.committed - t.start) / 1000);
       this.log.debug(
-        { objectId: prepared.objectId, bytes: built.data.length, streams: blocks.length, prepareMs: +(t.prepared - t.start).toFixed(2), uploadMs: +(t.uploaded - t.prepared).toFixed(2), commitWaitMs: +(t.turn - t.uploaded).toFixed(2), commitMs: +(t.committed - t.turn).toFixed(2) },
+        { objectId: prepared.objectId, bytes: built.size, streams: blocks.length, prepareMs: +(t.prepared - t.start).toFixed(2), uploadMs: +(t.uploaded - t.prepared).toFixed(2), commitWaitMs: +(t.turn - t.uploaded).toFixed(2), commitMs: +(t.committed - t.turn).toFixed(2) },
         'WAL object committed',
       );
       blocks.forEach((b, i) => {
@@ -257,13 +249,8 @@ export class Wal {
           maxTimestamp: e.maxTimestamp,
           crc: e.crc,
         };
-        // Serve the cache from the object buffer, so request frames can be freed.
-        const cached: CachedBatch[] = [];
-        let pos = e.position;
-        for (const a of b.appends) {
-          cached.push({ baseOffset: a.baseOffset, endOffset: a.endOffset, data: built.data.subarray(pos, pos + a.batch.length) });
-          pos += a.batch.length;
-        }
+        // The cache holds the batches themselves (views into the request frames).
+        const cached: CachedBatch[] = b.appends.map((a) => ({ baseOffset: a.baseOffset, endOffset: a.endOffset, data: a.batch }));
         this.cache.add(b.stream.id, cached);
         b.stream.committed(range);
         for (const a of b.appends) a.resolve(a.baseOffset);
@@ -272,7 +259,7 @@ export class Wal {
       if (err instanceof ReservationExpiredError) this.objectIds.discardBlock();
       this.metrics.flushFailures++;
       this.prom.walFlushes.labels('failed').inc();
-      this.log.error({ err, streams: blocks.length, bytes: built.data.length }, 'WAL flush failed; its produce requests get KAFKA_STORAGE_ERROR');
+      this.log.error({ err, streams: blocks.length, bytes: built.size }, 'WAL flush failed; its produce requests get KAFKA_STORAGE_ERROR');
       const failure = new StorageWriteError(`write to object storage failed: ${(err as Error).message}`);
       for (const b of blocks) this.failStream(b, failure);
     } finally {

@@ -2,10 +2,14 @@
 // project's devDependencies, as its own process (it needs node's legacy
 // OpenSSL provider, which the test process should not run with).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './tmp.js';
 
-const SCRIPT = fileURLToPath(new URL('../../scripts/s3-server.mjs', import.meta.url));
+// From test/helpers (vitest) or dist-bench/test/helpers (the benchmarks).
+const SCRIPT = [new URL('../../scripts/s3-server.mjs', import.meta.url), new URL('../../../scripts/s3-server.mjs', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((p) => existsSync(p)) as string;
 
 export interface S3TestServer {
   readonly endpoint: string;

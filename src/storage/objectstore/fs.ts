@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
+import type { BrokerMetrics, ObjectStoreOperation } from '../../observability/metrics.js';
 import { ObjectNotFoundError, ObjectStoreError, type ByteRange, type ObjectInfo, type ObjectStore } from './types.js';
 
 const TEMP_SUFFIX = '.tmp-';
@@ -15,7 +16,24 @@ export class FsObjectStore implements ObjectStore {
   /** Open handles of the key directories, kept for the directory fsync after each rename. */
   private readonly dirHandles = new Map<string, Promise<FileHandle>>();
 
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly metrics?: BrokerMetrics,
+  ) {}
+
+  /** Counts the call as object-store request, as the S3 store counts its requests. */
+  private async timed<T>(operation: ObjectStoreOperation, run: () => Promise<T>): Promise<T> {
+    if (this.metrics === undefined) return run();
+    const started = performance.now();
+    try {
+      const result = await run();
+      this.metrics.objectStoreRequest(operation, 'success', (performance.now() - started) / 1000);
+      return result;
+    } catch (err) {
+      this.metrics.objectStoreRequest(operation, err instanceof ObjectNotFoundError ? 'not_found' : 'client_error', (performance.now() - started) / 1000);
+      throw err;
+    }
+  }
 
   private pathOf(key: string): string {
     if (key.includes('..') || key.startsWith('/') || key.includes('\\') || key.includes(TEMP_SUFFIX)) {
@@ -30,7 +48,11 @@ export class FsObjectStore implements ObjectStore {
     this.knownDirs.add(dir);
   }
 
-  async put(key: string, data: Buffer | readonly Buffer[]): Promise<void> {
+  put(key: string, data: Buffer | readonly Buffer[]): Promise<void> {
+    return this.timed('put', () => this.putFile(key, data));
+  }
+
+  private async putFile(key: string, data: Buffer | readonly Buffer[]): Promise<void> {
     const path = this.pathOf(key);
     const dir = dirname(path);
     await this.ensureDir(dir);
@@ -56,7 +78,11 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  async get(key: string, range?: ByteRange): Promise<Buffer> {
+  get(key: string, range?: ByteRange): Promise<Buffer> {
+    return this.timed('get', () => this.getFile(key, range));
+  }
+
+  private async getFile(key: string, range?: ByteRange): Promise<Buffer> {
     const path = this.pathOf(key);
     let fh;
     try {
@@ -94,7 +120,9 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async delete(keys: readonly string[]): Promise<void> {
-    await Promise.all(keys.map((k) => rm(this.pathOf(k), { force: true })));
+    await this.timed('delete', async () => {
+      await Promise.all(keys.map((k) => rm(this.pathOf(k), { force: true })));
+    });
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {

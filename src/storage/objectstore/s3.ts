@@ -19,6 +19,7 @@
 
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -161,15 +162,24 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, data: Buffer | readonly Buffer[]): Promise<void> {
-    const body = Buffer.isBuffer(data) ? data : data.length === 1 ? data[0] : Buffer.concat(data);
-    if (body.length > this.opts.multipartThresholdBytes) return this.putMultipart(key, body);
-    const checksum = crc32cBase64(body);
+    const parts = Buffer.isBuffer(data) ? [data] : data;
+    let size = 0;
+    let crc: number | undefined;
+    for (const p of parts) {
+      size += p.length;
+      crc = crc32c(p, crc);
+    }
+    if (size > this.opts.multipartThresholdBytes) return this.putMultipart(key, Buffer.concat(parts, size));
+    const checksum = crc32cBase64(crc ?? 0);
+    // Several parts (a WAL object is the batches as they arrived) go out as a
+    // stream, written to the socket part by part: never copied into one buffer.
+    const body = () => (parts.length === 1 ? parts[0] : Readable.from(parts, { objectMode: false }));
     await this.attempt('put', (signal) =>
-      this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key), Body: body, ContentLength: body.length, ChecksumCRC32C: checksum }), {
+      this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key), Body: body(), ContentLength: size, ChecksumCRC32C: checksum }), {
         abortSignal: signal,
       }),
     );
-    this.metrics.objectStoreBytes.labels('upload').inc(body.length);
+    this.metrics.objectStoreBytes.labels('upload').inc(size);
   }
 
   private async putMultipart(key: string, body: Buffer): Promise<void> {
@@ -188,7 +198,7 @@ export class S3ObjectStore implements ObjectStore {
         while (nextPart < count) {
           const i = nextPart++;
           const part = body.subarray(i * partSize, Math.min(body.length, (i + 1) * partSize));
-          const checksum = crc32cBase64(part);
+          const checksum = crc32cBase64(crc32c(part));
           const out = await this.attempt('multipart_upload_part', (signal) =>
             this.client.send(
               new UploadPartCommand({ Bucket: this.opts.bucket, Key, UploadId: uploadId, PartNumber: i + 1, Body: part, ContentLength: part.length, ChecksumCRC32C: checksum }),
@@ -314,9 +324,9 @@ function parseContentRange(header: string | undefined): ByteRange | null {
   return m === null ? null : { start: Number(m[1]), end: Number(m[2]) + 1 };
 }
 
-function crc32cBase64(data: Buffer): string {
+function crc32cBase64(crc: number): string {
   const b = Buffer.allocUnsafe(4);
-  b.writeUInt32BE(crc32c(data));
+  b.writeUInt32BE(crc >>> 0);
   return b.toString('base64');
 }
 

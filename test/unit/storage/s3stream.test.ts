@@ -9,6 +9,7 @@ import { StorageWriteError } from '../../../src/storage/errors.js';
 import { readObject } from '../../../src/storage/object-format.js';
 import type { ObjectStore } from '../../../src/storage/objectstore/types.js';
 import { StreamStore } from '../../../src/storage/s3stream.js';
+import { BrokerMetrics } from '../../../src/observability/metrics.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { objectStoreKinds } from './store-kinds.js';
 
@@ -164,6 +165,59 @@ describe.each(objectStoreKinds())('S3Stream on the $name store and SQLite', (kin
     const [re] = await s3.open([a.id]);
     expect(re.startOffset).toBe(3);
     expect(splitBatches(Buffer.concat(await s3.read(re, 3, 1 << 20, true))).spans).toHaveLength(1);
+    await meta.close();
+  });
+
+  it('reads ahead of a sequential cold reader into the block cache, fetching each block once', async () => {
+    const first = await setup(dir.path);
+    const [a] = first.streams;
+    for (let i = 0; i < 20; i++) await first.s3.append(a, await buildBatch([{ value: `v${i}` }]), 1, Date.now());
+    await first.meta.close();
+    const meta = new SqliteMetadataStore(join(dir.path, 'metadata.db'));
+    const store2 = openStore();
+    opened.push(store2);
+    const metrics = new BrokerMetrics();
+    const cold = new StreamStore(store2, meta, { ...opts, logCacheBytes: 0, readAheadBytes: 1 << 20 }, silentLogger(), metrics);
+    const [reopened] = await cold.open([a.id]);
+    // One batch per read, as a consumer with a small fetch size would.
+    const seen: number[] = [];
+    for (let offset = 0; offset < 20; ) {
+      const [batch] = await cold.read(reopened, offset, 1, true);
+      seen.push(baseOffsetOf(batch));
+      offset = baseOffsetOf(batch) + 1;
+      await new Promise((r) => setTimeout(r, 5)); // the consumer's turnaround: read-ahead lands meanwhile
+    }
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    // Every block fetched exactly once; after the first two reads, read-ahead had them ready.
+    expect(cold.objectReads).toBe(20);
+    const text = await metrics.text();
+    const count = (result: string) => Number(new RegExp(`floe_cache_requests_total\\{cache="block",result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    expect(count('miss')).toBe(2);
+    expect(count('hit')).toBe(18);
+    // Read again: all from memory, no GET.
+    await cold.read(reopened, 0, 1 << 20, true);
+    expect(cold.objectReads).toBe(20);
+    await meta.close();
+  });
+
+  it('evicts the least recently used blocks beyond block.cache.bytes', async () => {
+    const first = await setup(dir.path);
+    const [a] = first.streams;
+    for (let i = 0; i < 10; i++) await first.s3.append(a, await buildBatch([{ value: Buffer.alloc(1000, i) }]), 1, Date.now());
+    await first.meta.close();
+    const meta = new SqliteMetadataStore(join(dir.path, 'metadata.db'));
+    const store2 = openStore();
+    opened.push(store2);
+    const blockSize = a.ranges[0].size;
+    const cold = new StreamStore(store2, meta, { ...opts, logCacheBytes: 0, readAheadBytes: 0, blockCacheBytes: blockSize * 4 }, silentLogger());
+    const [reopened] = await cold.open([a.id]);
+    for (let o = 0; o < 10; o++) await cold.read(reopened, o, 1, true);
+    expect(cold.blocks.sizeBytes).toBe(blockSize * 4);
+    expect(cold.objectReads).toBe(10);
+    await cold.read(reopened, 9, 1, true); // still cached
+    expect(cold.objectReads).toBe(10);
+    await cold.read(reopened, 0, 1, true); // evicted long ago
+    expect(cold.objectReads).toBe(11);
     await meta.close();
   });
 });
