@@ -76,7 +76,7 @@ const OWN_BROKER_CONFIGS: readonly ConfigDef[] = [
   define({ name: 'offset.metadata.max.bytes', type: 'int', default: 4096, validate: atLeast(0), doc: 'Largest metadata string an offset commit may carry.' }),
   define({ name: 'wal.flush.bytes', type: 'int', default: 4 * 1024 * 1024, validate: atLeast(1), doc: 'Flush the write-ahead buffer to an object once it holds this many bytes.' }),
   define({ name: 'wal.flush.interval.ms', type: 'int', default: 5, validate: atLeast(0), doc: 'Flush the write-ahead buffer at most this long after its first batch arrived.' }),
-  define({ name: 'wal.max.inflight.flushes', type: 'int', default: 4, validate: atLeast(1), doc: 'Object uploads in flight at once; commits stay in order.' }),
+  define({ name: 'wal.max.inflight.flushes', type: 'int', default: 16, validate: atLeast(1), doc: 'Object uploads in flight at once; commits stay in order.' }),
   define({ name: 'wal.max.pending.bytes', type: 'long', default: 256 * 1024 * 1024, validate: atLeast(1), doc: 'Unacknowledged bytes the broker holds before produce requests wait.' }),
   define({ name: 'log.cache.bytes', type: 'long', default: 256 * 1024 * 1024, validate: atLeast(0), doc: 'Memory for recently committed batches served to tail consumers.' }),
   define({ name: 'metrics.enable', type: 'boolean', default: true, doc: 'Serve Prometheus metrics at /metrics, with /healthz and /readyz, on metrics.host:metrics.port.' }),
