@@ -57,7 +57,7 @@ const OWN_BROKER_CONFIGS: readonly ConfigDef[] = [
   define({ name: 's3.retry.backoff.max.ms', type: 'int', default: 2000, validate: atLeast(1), doc: 'Largest backoff between two attempts of one S3 request.' }),
   define({ name: 's3.multipart.threshold.bytes', type: 'long', default: 32 * 1024 * 1024, validate: atLeast(5 * 1024 * 1024), doc: 'Objects larger than this are uploaded in parts.' }),
   define({ name: 's3.multipart.part.bytes', type: 'long', default: 16 * 1024 * 1024, validate: atLeast(5 * 1024 * 1024), doc: 'Size of each part of a multipart upload (S3\'s minimum is 5 MiB).' }),
-  define({ name: 's3.max.connections', type: 'int', default: 64, validate: atLeast(1), doc: 'Keep-alive connections to S3 at most.' }),
+  define({ name: 's3.max.connections', type: 'int', default: 64, validate: atLeast(1), doc: 'Keep-alive connections to S3 at most, per pool (uploads and reads each have their own).' }),
   define({ name: 'metadata.store', type: 'string', default: 'sqlite', validate: oneOf('sqlite'), doc: 'Metadata store: sqlite (data.dir/metadata.db).' }),
   define({ name: 'num.partitions', type: 'int', default: 1, validate: atLeast(1), doc: 'Partitions of an auto-created topic, or of CreateTopics with -1.' }),
   define({ name: 'default.replication.factor', type: 'int', default: 1, validate: atLeast(1), doc: 'Replication factor recorded for topics created without one.' }),

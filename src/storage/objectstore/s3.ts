@@ -53,6 +53,7 @@ export interface S3ObjectStoreOptions {
   readonly retryMaxMs: number;
   readonly multipartThresholdBytes: number;
   readonly multipartPartBytes: number;
+  /** Per pool: uploads and reads each have one. */
   readonly maxConnections: number;
 }
 
@@ -90,7 +91,14 @@ export function classifyS3Error(err: unknown): { outcome: RequestOutcome; retria
 }
 
 export class S3ObjectStore implements ObjectStore {
+  /** Uploads and deletes. */
   private readonly client: S3Client;
+  /**
+   * Reads (GET, HEAD, LIST) on their own connection pool, so a consumer
+   * catching up with many parallel GETs never queues the WAL's uploads, which
+   * every produce acknowledgement waits for.
+   */
+  private readonly readClient: S3Client;
   private closed = false;
 
   constructor(
@@ -98,8 +106,14 @@ export class S3ObjectStore implements ObjectStore {
     private readonly metrics: BrokerMetrics,
   ) {
     if (opts.prefix !== '' && !opts.prefix.endsWith('/')) throw new ObjectStoreError(`s3.prefix must be empty or end with '/': ${opts.prefix}`);
+    this.client = this.newClient();
+    this.readClient = this.newClient();
+  }
+
+  private newClient(): S3Client {
+    const opts = this.opts;
     const agentOpts = { keepAlive: true, maxSockets: opts.maxConnections };
-    this.client = new S3Client({
+    const client = new S3Client({
       region: opts.region,
       endpoint: opts.endpoint ?? undefined,
       forcePathStyle: opts.pathStyle,
@@ -116,7 +130,7 @@ export class S3ObjectStore implements ObjectStore {
       }),
     });
     // Bodies are checksummed with CRC32C instead of signed with SHA-256 (see above).
-    this.client.middlewareStack.add(
+    client.middlewareStack.add(
       (next) => async (args) => {
         const req = args.request as { headers?: Record<string, string> };
         if (req.headers !== undefined && req.headers['x-amz-checksum-crc32c'] !== undefined) req.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
@@ -124,6 +138,7 @@ export class S3ObjectStore implements ObjectStore {
       },
       { step: 'build', name: 'floeUnsignedPayload' },
     );
+    return client;
   }
 
   private fullKey(key: string): string {
@@ -231,7 +246,7 @@ export class S3ObjectStore implements ObjectStore {
       if (range.end === range.start) return Buffer.alloc(0);
     }
     const data = await this.attempt('get', async (signal) => {
-      const out = await this.client.send(
+      const out = await this.readClient.send(
         new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key), Range: range === undefined ? undefined : `bytes=${range.start}-${range.end - 1}` }),
         { abortSignal: signal },
       ).catch((err: unknown) => {
@@ -266,7 +281,7 @@ export class S3ObjectStore implements ObjectStore {
   async head(key: string): Promise<ObjectInfo | null> {
     try {
       return await this.attempt('head', async (signal) => {
-        const out = await this.client.send(new HeadObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key) }), { abortSignal: signal }).catch((err: unknown) => {
+        const out = await this.readClient.send(new HeadObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key) }), { abortSignal: signal }).catch((err: unknown) => {
           if (classifyS3Error(err).outcome === 'not_found') throw new ObjectNotFoundError(`no object ${key}`);
           throw err;
         });
@@ -302,7 +317,7 @@ export class S3ObjectStore implements ObjectStore {
     let token: string | undefined;
     do {
       const page = await this.attempt('list', (signal) =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: this.fullKey(prefix), ContinuationToken: token }), { abortSignal: signal }),
+        this.readClient.send(new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: this.fullKey(prefix), ContinuationToken: token }), { abortSignal: signal }),
       );
       for (const o of page.Contents ?? []) {
         if (o.Key === undefined) continue;
@@ -315,6 +330,7 @@ export class S3ObjectStore implements ObjectStore {
   async close(): Promise<void> {
     this.closed = true;
     this.client.destroy();
+    this.readClient.destroy();
   }
 }
 
