@@ -254,8 +254,7 @@ export class S3ObjectStore implements ObjectStore {
         throw err;
       });
       if (out.Body === undefined) throw new ObjectStoreError(`S3 returned no body for ${key}`);
-      const bytes = await out.Body.transformToByteArray();
-      let buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      let buf = await readBody(out.Body as unknown as AsyncIterable<Buffer>);
       const expected = range === undefined ? out.ContentLength : range.end - range.start;
       // A server may send more than the range asked for: the whole object
       // with 200 (HTTP lets it ignore Range), or a wider 206 (s3rver answers
@@ -332,6 +331,21 @@ export class S3ObjectStore implements ObjectStore {
     this.client.destroy();
     this.readClient.destroy();
   }
+}
+
+/**
+ * The response body in one buffer. In Node the SDK's body is the HTTP
+ * response stream; reading it here skips the SDK's collector, which copies
+ * every chunk into a zero-filled array (two passes over every byte read).
+ */
+async function readBody(body: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    length += chunk.length;
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
 }
 
 /** `bytes a-b/total` as the half-open [a, b + 1). */
