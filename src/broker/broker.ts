@@ -76,6 +76,10 @@ function openMetadataStore(config: BrokerConfig): MetadataStore {
 export async function startBroker(config: BrokerConfig, log: Logger): Promise<RunningBroker> {
   const metrics = new BrokerMetrics({ processMetrics: true });
   const objects = openObjectStore(config, metrics);
+  if (objects instanceof FsObjectStore) {
+    const removed = await objects.removeTemporaryFiles();
+    if (removed > 0) log.info({ removed }, 'removed temp files of object writes cut short by a crash');
+  }
   const meta = openMetadataStore(config);
   const store = new StreamStore(
     objects,

@@ -149,6 +149,34 @@ export class FsObjectStore implements ObjectStore {
     yield* out;
   }
 
+  /**
+   * Deletes temp files of puts that a crash cut short (never listed or read,
+   * but they take disk space). Call before this store's first put: a temp
+   * file that exists then belongs to no live upload.
+   */
+  async removeTemporaryFiles(): Promise<number> {
+    let removed = 0;
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw err;
+      }
+      for (const e of entries) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (e.name.includes(TEMP_SUFFIX)) {
+          await rm(p, { force: true });
+          removed++;
+        }
+      }
+    };
+    await walk(this.root);
+    return removed;
+  }
+
   /** Makes a rename durable: fsync of the directory that holds the new name. */
   private async syncDir(dir: string): Promise<void> {
     let handle = this.dirHandles.get(dir);

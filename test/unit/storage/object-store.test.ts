@@ -1,12 +1,15 @@
 // The ObjectStore contract, checked on both implementations: the fs store and
 // the S3 store against a real S3-compatible server.
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BrokerMetrics } from '../../../src/observability/metrics.js';
 import { ObjectNotFoundError, type ObjectInfo, type ObjectStore } from '../../../src/storage/objectstore/types.js';
 import { FaultProxy } from '../../helpers/fault-proxy.js';
 import { startS3Server } from '../../helpers/s3-server.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { FsObjectStore } from '../../../src/storage/objectstore/fs.js';
 import { S3ObjectStore } from '../../../src/storage/objectstore/s3.js';
 import { ObjectStoreError } from '../../../src/storage/objectstore/types.js';
 import { objectStoreKinds, s3Options } from './store-kinds.js';
@@ -77,6 +80,28 @@ describe.each(objectStoreKinds())('ObjectStore contract: $name', (kind) => {
     await store.delete([...keys.slice(0, 1050), 'never/existed']);
     expect((await listAll(store, 's3stream/')).map((o) => o.key)).toEqual(keys.slice(1050).sort());
     expect((await listAll(store, '')).map((o) => o.key)).toContain('other/x');
+  });
+});
+
+describe('fs store specifics', () => {
+  it('removes the temp files of puts a crash cut short, and nothing else', async () => {
+    const dir = tempDir();
+    try {
+      const store = new FsObjectStore(join(dir.path, 'objects'));
+      await store.put('s3stream/0a/1', Buffer.from('kept'));
+      // What a kill -9 between write and rename leaves behind.
+      writeFileSync(join(dir.path, 'objects', 's3stream', '0a', '2.tmp-abcdef123456'), 'half an object');
+      mkdirSync(join(dir.path, 'objects', 's3stream', '0b'), { recursive: true });
+      writeFileSync(join(dir.path, 'objects', 's3stream', '0b', '3.tmp-0123456789ab'), 'another');
+      const fresh = new FsObjectStore(join(dir.path, 'objects'));
+      expect(await fresh.removeTemporaryFiles()).toBe(2);
+      expect(readdirSync(join(dir.path, 'objects', 's3stream', '0a'))).toEqual(['1']);
+      expect(readdirSync(join(dir.path, 'objects', 's3stream', '0b'))).toEqual([]);
+      expect((await fresh.get('s3stream/0a/1')).toString()).toBe('kept');
+      await Promise.all([store.close(), fresh.close()]);
+    } finally {
+      dir.cleanup();
+    }
   });
 });
 
