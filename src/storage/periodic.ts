@@ -2,14 +2,15 @@
 // retention and compaction: passes never overlap, runOnce() joins the pass in
 // progress, and stop() waits for it.
 
-export class PeriodicTask<R> {
+export class PeriodicTask<R, A = void> {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<R> | null = null;
   private stopped = false;
 
   constructor(
     private readonly intervalMs: number,
-    private readonly pass: () => Promise<R>,
+    /** `arg` is what runOnce was given; undefined for the periodic passes. */
+    private readonly pass: (arg?: A) => Promise<R>,
   ) {}
 
   start(): void {
@@ -30,9 +31,9 @@ export class PeriodicTask<R> {
     await this.running?.catch(() => {});
   }
 
-  /** One pass now; concurrent callers share the pass in progress. */
-  runOnce(): Promise<R> {
-    this.running ??= this.pass().finally(() => {
+  /** One pass now; concurrent callers share the pass in progress (and its `arg`). */
+  runOnce(arg?: A): Promise<R> {
+    this.running ??= this.pass(arg).finally(() => {
       this.running = null;
     });
     return this.running;

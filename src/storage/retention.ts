@@ -72,9 +72,8 @@ export function retainedStart(stream: Stream, target: Omit<RetentionTarget, 'str
 }
 
 export class LogRetention {
-  private readonly task: PeriodicTask<RetentionPass>;
-  /** The clock of the pass runOnce(now) asked for; the periodic passes use the real one. */
-  private passNow: number | null = null;
+  /** Passes run at the clock runOnce(now) gives, or the real one. */
+  private readonly task: PeriodicTask<RetentionPass, number>;
 
   constructor(
     private readonly store: StreamStore,
@@ -85,7 +84,7 @@ export class LogRetention {
     private readonly log: Logger,
     private readonly metrics: BrokerMetrics,
   ) {
-    this.task = new PeriodicTask(opts.checkIntervalMs, () => this.pass(this.passNow ?? Date.now()));
+    this.task = new PeriodicTask(opts.checkIntervalMs, (now = Date.now()) => this.pass(now));
   }
 
   start(): void {
@@ -98,10 +97,7 @@ export class LogRetention {
 
   /** One pass now (at `now`, which tests move); concurrent callers share the pass in progress. */
   runOnce(now = Date.now()): Promise<RetentionPass> {
-    this.passNow = now;
-    return this.task.runOnce().finally(() => {
-      this.passNow = null;
-    });
+    return this.task.runOnce(now);
   }
 
   private async pass(now: number): Promise<RetentionPass> {

@@ -123,7 +123,7 @@ export class StreamStore {
   }
 
   private readBlock(range: StreamRange, countAccess = true): Promise<Buffer> {
-    return this.blocks.get(`${range.objectKey}@${range.position}`, () => this.fetchBlock(range), countAccess);
+    return this.blocks.get(blockKey(range), () => this.fetchBlock(range), countAccess);
   }
 
   private async fetchBlock(range: StreamRange): Promise<Buffer> {
@@ -149,7 +149,7 @@ export class StreamStore {
     while (bytes < this.readAheadBytes && next < stream.committedEnd && (cacheStart === undefined || next < cacheStart)) {
       const r = stream.rangeFor(next);
       if (r === undefined) break;
-      if (!this.blocks.has(`${r.objectKey}@${r.position}`)) {
+      if (!this.blocks.has(blockKey(r))) {
         this.readBlock(r, false).catch((err: unknown) => this.log.debug({ err, stream: stream.id }, 'read-ahead failed; the reader will fetch it'));
       }
       bytes += r.size;
@@ -285,4 +285,9 @@ export class StreamStore {
   closeAll(): void {
     for (const id of [...this.streams.keys()]) this.close(id);
   }
+}
+
+/** A block's name in the BlockCache: its object and where it starts. */
+function blockKey(range: StreamRange): string {
+  return `${range.objectKey}@${range.position}`;
 }

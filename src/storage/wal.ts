@@ -28,17 +28,6 @@ export interface WalOptions {
   readonly maxPendingBytes: number;
 }
 
-export interface WalMetrics {
-  flushes: number;
-  flushFailures: number;
-  flushedBytes: number;
-  /** Cumulative milliseconds per flush stage, for averages and for the metrics endpoint. */
-  prepareMs: number;
-  uploadMs: number;
-  commitWaitMs: number;
-  commitMs: number;
-}
-
 interface PendingAppend {
   readonly batch: Buffer;
   readonly baseOffset: number;
@@ -65,7 +54,6 @@ export class Wal {
   private commitChain: Promise<void> = Promise.resolve();
   private capacityWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
-  readonly metrics: WalMetrics = { flushes: 0, flushFailures: 0, flushedBytes: 0, prepareMs: 0, uploadMs: 0, commitWaitMs: 0, commitMs: 0 };
 
   /**
    * `objectIds` hands out ids from reserved blocks, so a flush needs no
@@ -80,7 +68,7 @@ export class Wal {
     private readonly cache: LogCache,
     private readonly opts: WalOptions,
     private readonly log: Logger,
-    private readonly prom: BrokerMetrics,
+    private readonly metrics: BrokerMetrics,
   ) {}
 
   get pendingBytes(): number {
@@ -216,19 +204,12 @@ export class Wal {
 
     try {
       const { prepared, fenced } = await commit;
-      const m = this.metrics;
-      m.flushes++;
-      m.flushedBytes += built.size;
-      m.prepareMs += t.prepared - t.start;
-      m.uploadMs += t.uploaded - t.prepared;
-      m.commitWaitMs += t.turn - t.uploaded;
-      m.commitMs += t.committed - t.turn;
-      this.prom.walFlushes.labels('committed').inc();
-      this.prom.walFlushBytes.observe(built.size);
-      this.prom.walFlushSeconds.labels('upload').observe((t.uploaded - t.prepared) / 1000);
-      this.prom.walFlushSeconds.labels('commit_wait').observe((t.turn - t.uploaded) / 1000);
-      this.prom.walFlushSeconds.labels('commit').observe((t.committed - t.turn) / 1000);
-      this.prom.walFlushSeconds.labels('total').observe((t.committed - t.start) / 1000);
+      this.metrics.walFlushes.labels('committed').inc();
+      this.metrics.walFlushBytes.observe(built.size);
+      this.metrics.walFlushSeconds.labels('upload').observe((t.uploaded - t.prepared) / 1000);
+      this.metrics.walFlushSeconds.labels('commit_wait').observe((t.turn - t.uploaded) / 1000);
+      this.metrics.walFlushSeconds.labels('commit').observe((t.committed - t.turn) / 1000);
+      this.metrics.walFlushSeconds.labels('total').observe((t.committed - t.start) / 1000);
       this.log.debug(
         { objectId: prepared.objectId, bytes: built.size, streams: blocks.length, prepareMs: +(t.prepared - t.start).toFixed(2), uploadMs: +(t.uploaded - t.prepared).toFixed(2), commitWaitMs: +(t.turn - t.uploaded).toFixed(2), commitMs: +(t.committed - t.turn).toFixed(2) },
         'WAL object committed',
@@ -257,8 +238,7 @@ export class Wal {
       });
     } catch (err) {
       if (err instanceof ReservationExpiredError) this.objectIds.discardBlock();
-      this.metrics.flushFailures++;
-      this.prom.walFlushes.labels('failed').inc();
+      this.metrics.walFlushes.labels('failed').inc();
       this.log.error({ err, streams: blocks.length, bytes: built.size }, 'WAL flush failed; its produce requests get KAFKA_STORAGE_ERROR');
       const failure = new StorageWriteError(`write to object storage failed: ${(err as Error).message}`);
       for (const b of blocks) this.failStream(b, failure);

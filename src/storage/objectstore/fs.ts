@@ -127,24 +127,11 @@ export class FsObjectStore implements ObjectStore {
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     const out: ObjectInfo[] = [];
-    const walk = async (dir: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw err;
-      }
-      for (const e of entries) {
-        const p = join(dir, e.name);
-        if (e.isDirectory()) await walk(p);
-        else if (e.isFile() && !e.name.includes(TEMP_SUFFIX)) {
-          const key = relative(this.root, p).split(sep).join('/');
-          if (key.startsWith(prefix)) out.push({ key, size: (await stat(p)).size });
-        }
-      }
-    };
-    await walk(this.root);
+    for await (const { path, name } of walkFiles(this.root)) {
+      if (name.includes(TEMP_SUFFIX)) continue;
+      const key = relative(this.root, path).split(sep).join('/');
+      if (key.startsWith(prefix)) out.push({ key, size: (await stat(path)).size });
+    }
     out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     yield* out;
   }
@@ -156,24 +143,11 @@ export class FsObjectStore implements ObjectStore {
    */
   async removeTemporaryFiles(): Promise<number> {
     let removed = 0;
-    const walk = async (dir: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw err;
-      }
-      for (const e of entries) {
-        const p = join(dir, e.name);
-        if (e.isDirectory()) await walk(p);
-        else if (e.name.includes(TEMP_SUFFIX)) {
-          await rm(p, { force: true });
-          removed++;
-        }
-      }
-    };
-    await walk(this.root);
+    for await (const { path, name } of walkFiles(this.root)) {
+      if (!name.includes(TEMP_SUFFIX)) continue;
+      await rm(path, { force: true });
+      removed++;
+    }
     return removed;
   }
 
@@ -203,3 +177,18 @@ function advance(parts: Buffer[], written: number): Buffer[] {
   return [parts[i].subarray(n), ...parts.slice(i + 1)];
 }
 
+/** Every file under `dir`, depth first (nothing when `dir` does not exist). */
+async function* walkFiles(dir: string): AsyncGenerator<{ path: string; name: string }> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) yield* walkFiles(path);
+    else if (e.isFile()) yield { path, name: e.name };
+  }
+}

@@ -149,7 +149,7 @@ export class S3ObjectStore implements ObjectStore {
    * Runs one request with retries: a per-attempt deadline, full-jitter
    * exponential backoff, and every attempt counted.
    */
-  private async attempt<T>(operation: ObjectStoreOperation, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async attempt<T>(operation: ObjectStoreOperation, what: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       if (this.closed) throw new ObjectStoreError(`object store closed during ${operation}`);
       const started = performance.now();
@@ -159,15 +159,11 @@ export class S3ObjectStore implements ObjectStore {
         this.metrics.objectStoreRequest(operation, 'success', (performance.now() - started) / 1000);
         return result;
       } catch (err) {
-        if (err instanceof ObjectNotFoundError) {
-          this.metrics.objectStoreRequest(operation, 'not_found', (performance.now() - started) / 1000);
-          throw err;
-        }
         const { outcome, retriable } = signal.aborted ? { outcome: 'timeout' as const, retriable: true } : classifyS3Error(err);
         this.metrics.objectStoreRequest(operation, outcome, (performance.now() - started) / 1000);
-        if (outcome === 'not_found') throw new ObjectNotFoundError(`no object ${operation}: ${(err as Error).message}`);
+        if (outcome === 'not_found') throw new ObjectNotFoundError(`no object ${what}`);
         if (!retriable || attempt >= this.opts.maxAttempts) {
-          throw new ObjectStoreError(`S3 ${operation} failed after ${attempt} attempt(s) (${outcome}): ${describe(err)}`);
+          throw new ObjectStoreError(`S3 ${operation} of ${what} failed after ${attempt} attempt(s) (${outcome}): ${describe(err)}`);
         }
         this.metrics.objectStoreRetries.labels(operation).inc();
         const ceiling = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** (attempt - 1));
@@ -189,7 +185,7 @@ export class S3ObjectStore implements ObjectStore {
     // Several parts (a WAL object is the batches as they arrived) go out as a
     // stream, written to the socket part by part: never copied into one buffer.
     const body = () => (parts.length === 1 ? parts[0] : Readable.from(parts, { objectMode: false }));
-    await this.attempt('put', (signal) =>
+    await this.attempt('put', key, (signal) =>
       this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key), Body: body(), ContentLength: size, ChecksumCRC32C: checksum }), {
         abortSignal: signal,
       }),
@@ -199,7 +195,7 @@ export class S3ObjectStore implements ObjectStore {
 
   private async putMultipart(key: string, body: Buffer): Promise<void> {
     const Key = this.fullKey(key);
-    const created = await this.attempt('multipart_create', (signal) =>
+    const created = await this.attempt('multipart_create', key, (signal) =>
       this.client.send(new CreateMultipartUploadCommand({ Bucket: this.opts.bucket, Key, ChecksumAlgorithm: 'CRC32C' }), { abortSignal: signal }),
     );
     const uploadId = created.UploadId;
@@ -214,7 +210,7 @@ export class S3ObjectStore implements ObjectStore {
           const i = nextPart++;
           const part = body.subarray(i * partSize, Math.min(body.length, (i + 1) * partSize));
           const checksum = crc32cBase64(crc32c(part));
-          const out = await this.attempt('multipart_upload_part', (signal) =>
+          const out = await this.attempt('multipart_upload_part', key, (signal) =>
             this.client.send(
               new UploadPartCommand({ Bucket: this.opts.bucket, Key, UploadId: uploadId, PartNumber: i + 1, Body: part, ContentLength: part.length, ChecksumCRC32C: checksum }),
               { abortSignal: signal },
@@ -226,14 +222,14 @@ export class S3ObjectStore implements ObjectStore {
         }
       };
       await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, count) }, worker));
-      await this.attempt('multipart_complete', (signal) =>
+      await this.attempt('multipart_complete', key, (signal) =>
         this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.opts.bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } }), {
           abortSignal: signal,
         }),
       );
     } catch (err) {
       // Parts of an abandoned upload are billed until aborted.
-      await this.attempt('multipart_abort', (signal) =>
+      await this.attempt('multipart_abort', key, (signal) =>
         this.client.send(new AbortMultipartUploadCommand({ Bucket: this.opts.bucket, Key, UploadId: uploadId }), { abortSignal: signal }),
       ).catch(() => {});
       throw err;
@@ -245,14 +241,11 @@ export class S3ObjectStore implements ObjectStore {
       if (range.start < 0 || range.end < range.start) throw new ObjectStoreError(`invalid range ${range.start}-${range.end} of ${key}`);
       if (range.end === range.start) return Buffer.alloc(0);
     }
-    const data = await this.attempt('get', async (signal) => {
+    const data = await this.attempt('get', key, async (signal) => {
       const out = await this.readClient.send(
         new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key), Range: range === undefined ? undefined : `bytes=${range.start}-${range.end - 1}` }),
         { abortSignal: signal },
-      ).catch((err: unknown) => {
-        if (classifyS3Error(err).outcome === 'not_found') throw new ObjectNotFoundError(`no object ${key}`);
-        throw err;
-      });
+      );
       if (out.Body === undefined) throw new ObjectStoreError(`S3 returned no body for ${key}`);
       let buf = await readBody(out.Body as unknown as AsyncIterable<Buffer>);
       const expected = range === undefined ? out.ContentLength : range.end - range.start;
@@ -279,11 +272,8 @@ export class S3ObjectStore implements ObjectStore {
 
   async head(key: string): Promise<ObjectInfo | null> {
     try {
-      return await this.attempt('head', async (signal) => {
-        const out = await this.readClient.send(new HeadObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key) }), { abortSignal: signal }).catch((err: unknown) => {
-          if (classifyS3Error(err).outcome === 'not_found') throw new ObjectNotFoundError(`no object ${key}`);
-          throw err;
-        });
+      return await this.attempt('head', key, async (signal) => {
+        const out = await this.readClient.send(new HeadObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key) }), { abortSignal: signal });
         return { key, size: out.ContentLength ?? 0 };
       });
     } catch (err) {
@@ -295,7 +285,7 @@ export class S3ObjectStore implements ObjectStore {
   async delete(keys: readonly string[]): Promise<void> {
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const batch = keys.slice(i, i + DELETE_BATCH);
-      await this.attempt('delete', async (signal) => {
+      await this.attempt('delete', `${batch.length} keys`, async (signal) => {
         const out = await this.client.send(
           new DeleteObjectsCommand({ Bucket: this.opts.bucket, Delete: { Objects: batch.map((k) => ({ Key: this.fullKey(k) })), Quiet: true } }),
           { abortSignal: signal },
@@ -315,7 +305,7 @@ export class S3ObjectStore implements ObjectStore {
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     let token: string | undefined;
     do {
-      const page = await this.attempt('list', (signal) =>
+      const page = await this.attempt('list', `prefix ${prefix}`, (signal) =>
         this.readClient.send(new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: this.fullKey(prefix), ContinuationToken: token }), { abortSignal: signal }),
       );
       for (const o of page.Contents ?? []) {
