@@ -2,7 +2,7 @@
 # Debian packages the compat suite drives Floe with: kcat (librdkafka),
 # confluent-kafka-python (librdkafka), kafka-python and the codecs it imports.
 set -euo pipefail
-PACKAGES=(kcat python3-confluent-kafka python3-kafka python3-snappy python3-lz4 python3-zstandard)
+PACKAGES=(kcat python3-confluent-kafka python3-kafka python3-snappy python3-lz4 python3-zstandard python3-requests)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -17,11 +17,14 @@ import { FsObjectStore } from '../storage/objectstore/fs.js';
 import { S3ObjectStore } from '../storage/objectstore/s3.js';
 import type { ObjectStore } from '../storage/objectstore/types.js';
 import { ConfigError } from '../config/registry.js';
+import { SchemaRegistry, type CompatibilityLevel } from '../registry/schema-registry.js';
+import { RegistryServer } from '../registry/server.js';
 import { Compactor } from '../storage/compaction.js';
 import { LogRetention } from '../storage/retention.js';
 import { StreamStore } from '../storage/s3stream.js';
 import type { BrokerContext } from './context.js';
 import { BrokerDispatcher, type RequestMetrics } from './dispatcher.js';
+import { SchemaIdValidator } from './schema-validation.js';
 import { TopicManager } from './topics.js';
 
 export interface RunningBroker {
@@ -34,6 +37,8 @@ export interface RunningBroker {
   readonly compactor: Compactor;
   /** The metrics endpoint's port, or null when metrics.enable is false. */
   readonly metricsPort: number | null;
+  /** The schema registry's port, or null when schema.registry.enable is false. */
+  readonly registryPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -147,7 +152,12 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
   );
   if (config.bool('compaction.enable')) compactor.start();
   topics.onDelete((name) => groups.onTopicDeleted(name));
-  const context: BrokerContext = { config, log, clusterId, membership, topics, store, producerIds: new ProducerIdManager(meta), groups };
+  const schemaRegistry = new SchemaRegistry(
+    meta.registry,
+    { defaultCompatibility: config.string('schema.registry.compatibility.level') as CompatibilityLevel },
+    log.child({ component: 'schema-registry' }),
+  );
+  const context: BrokerContext = { config, log, clusterId, membership, topics, store, producerIds: new ProducerIdManager(meta), groups, schemaRegistry, schemaValidator: new SchemaIdValidator(schemaRegistry) };
   const server = new KafkaServer(
     new BrokerDispatcher(context, requestMetrics(metrics)),
     {
@@ -164,6 +174,15 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
     metricsServer = new MetricsServer(metrics, log.child({ component: 'metrics' }));
     metricsPort = (await metricsServer.listen(config.string('metrics.host'), config.int('metrics.port'))).port;
   }
+  let registryServer: RegistryServer | null = null;
+  let registryPort: number | null = null;
+  if (config.bool('schema.registry.enable')) {
+    registryServer = new RegistryServer(context.schemaRegistry, log.child({ component: 'schema-registry' }), {
+      maxRequestBytes: config.int('schema.registry.max.request.bytes'),
+      metrics,
+    });
+    registryPort = (await registryServer.listen(config.string('schema.registry.host'), config.int('schema.registry.port'))).port;
+  }
   const address = await server.listen(listener.host, listener.port);
   if (metricsServer !== null) metricsServer.ready = true;
   // Without advertised.listeners, clients are told the listener's address: the
@@ -171,7 +190,7 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
   const wildcard = advertised.host === '' || advertised.host === '0.0.0.0' || advertised.host === '::';
   membership.setLocalEndpoint(wildcard ? hostname() : advertised.host, advertised.port === 0 ? address.port : advertised.port);
   log.info(
-    { nodeId: membership.nodeId, clusterId, listener: `${address.address}:${address.port}`, advertised: `${membership.localBroker.host}:${membership.localBroker.port}`, dataDir: resolve(config.string('data.dir')), objectStore: describeObjectStore(config), metrics: metricsPort === null ? null : `${config.string('metrics.host')}:${metricsPort}` },
+    { nodeId: membership.nodeId, clusterId, listener: `${address.address}:${address.port}`, advertised: `${membership.localBroker.host}:${membership.localBroker.port}`, dataDir: resolve(config.string('data.dir')), objectStore: describeObjectStore(config), metrics: metricsPort === null ? null : `${config.string('metrics.host')}:${metricsPort}`, schemaRegistry: registryPort === null ? null : `${config.string('schema.registry.host')}:${registryPort}` },
     'Floe broker started',
   );
   let stopped = false;
@@ -182,6 +201,7 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
     retention,
     compactor,
     metricsPort,
+    registryPort,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -189,6 +209,7 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
       // Commit what the WAL holds while connections are still open, so those
       // produce requests get their acknowledgements, then close connections.
       server.stopListening();
+      await registryServer?.close();
       // Waiting JoinGroup/SyncGroup requests learn the coordinator is going away.
       groups.shutdown();
       await retention.stop();

@@ -8,7 +8,9 @@ import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import type { ProducerIdManager } from '../coordinator/producer-ids.js';
 import type { RequestContext } from '../network/connection.js';
 import type { ApiSpec, RequestOf, ResponseOf } from '../protocol/spec.js';
+import type { SchemaRegistry } from '../registry/schema-registry.js';
 import type { StreamStore } from '../storage/s3stream.js';
+import type { SchemaIdValidator } from './schema-validation.js';
 import type { TopicManager } from './topics.js';
 
 export interface BrokerContext {
@@ -20,6 +22,8 @@ export interface BrokerContext {
   readonly store: StreamStore;
   readonly producerIds: ProducerIdManager;
   readonly groups: GroupCoordinator;
+  readonly schemaRegistry: SchemaRegistry;
+  readonly schemaValidator: SchemaIdValidator;
 }
 
 export interface HandlerContext extends RequestContext {

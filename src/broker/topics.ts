@@ -41,6 +41,9 @@ export interface TopicSettings {
   readonly retentionBytes: number;
   /** cleanup.policy includes delete (compact-only topics are exempt from time and size retention). */
   readonly deleteRetention: boolean;
+  /** confluent.key/value.schema.validation: records must carry a schema id registered under <topic>-key / <topic>-value. */
+  readonly keySchemaValidation: boolean;
+  readonly valueSchemaValidation: boolean;
 }
 
 export interface Partition {
@@ -164,6 +167,8 @@ export class TopicManager {
       retentionMs: v('retention.ms') as number,
       retentionBytes: v('retention.bytes') as number,
       deleteRetention: (v('cleanup.policy') as readonly string[]).includes('delete'),
+      keySchemaValidation: v('confluent.key.schema.validation') as boolean,
+      valueSchemaValidation: v('confluent.value.schema.validation') as boolean,
     };
   }
 

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import {
   atLeast,
+  between,
   ConfigError,
   define,
   formatValue,
@@ -92,6 +93,17 @@ const OWN_BROKER_CONFIGS: readonly ConfigDef[] = [
   define({ name: 'compaction.block.bytes', type: 'int', default: 1024 * 1024, validate: atLeast(1024), doc: 'Largest block compaction writes: the most one ranged GET of a cold read fetches.' }),
   define({ name: 'block.cache.bytes', type: 'long', default: 256 * 1024 * 1024, validate: atLeast(0), doc: 'Memory for object blocks read from object storage (cold reads and read-ahead), an LRU.' }),
   define({ name: 'read.ahead.bytes', type: 'int', default: 8 * 1024 * 1024, validate: atLeast(0), doc: 'How far ahead of a sequential cold reader blocks are fetched into the block cache (0: off).' }),
+  define({ name: 'schema.registry.enable', type: 'boolean', default: true, doc: 'Serve the Confluent-compatible schema registry REST API on schema.registry.host:schema.registry.port.' }),
+  define({ name: 'schema.registry.host', type: 'string', default: '127.0.0.1', doc: 'Address the schema registry binds to (0.0.0.0 for every interface).' }),
+  define({ name: 'schema.registry.port', type: 'int', default: 8081, validate: between(0, 65535), doc: 'Port of the schema registry (0 picks a free port).' }),
+  define({
+    name: 'schema.registry.compatibility.level',
+    type: 'string',
+    default: 'BACKWARD',
+    validate: oneOf('NONE', 'BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE'),
+    doc: 'Compatibility level of subjects that set none, until PUT /config changes it (Confluent\'s schema.compatibility.level).',
+  }),
+  define({ name: 'schema.registry.max.request.bytes', type: 'int', default: 8 * 1024 * 1024, validate: atLeast(1024), doc: 'Largest schema registry request body; larger ones get 413.' }),
   define({ name: 'log.level', type: 'string', default: 'info', validate: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), doc: 'Log level of the structured (pino) log on stdout.' }),
 ];
 

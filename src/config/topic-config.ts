@@ -28,6 +28,20 @@ export const TOPIC_CONFIGS: readonly ConfigDef[] = [
     doc: 'Stored for compatibility; Floe keeps batches exactly as the producer compressed them.',
   }),
   define({
+    name: 'confluent.key.schema.validation',
+    type: 'boolean',
+    default: false,
+    brokerSynonym: 'confluent.key.schema.validation',
+    doc: 'Reject produced records whose key is not in the schema registry wire format with a schema id registered under the subject {topic}-key (INVALID_RECORD).',
+  }),
+  define({
+    name: 'confluent.value.schema.validation',
+    type: 'boolean',
+    default: false,
+    brokerSynonym: 'confluent.value.schema.validation',
+    doc: 'Reject produced records whose value is not in the schema registry wire format with a schema id registered under the subject {topic}-value (INVALID_RECORD).',
+  }),
+  define({
     name: 'delete.retention.ms',
     type: 'long',
     default: 86400000,

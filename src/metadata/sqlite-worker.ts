@@ -8,11 +8,16 @@ import { SqliteMetadataStore } from './sqlite.js';
 const port = parentPort;
 if (port === null) throw new Error('sqlite-worker must run in a worker thread');
 const store = new SqliteMetadataStore((workerData as { path: string }).path);
-const methods = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+type Methods = Record<string, (...args: unknown[]) => Promise<unknown>>;
+// 'registry.x' names a method of the store's registry tables.
+function lookup(method: string): { target: object; fn: unknown } {
+  if (method.startsWith('registry.')) return { target: store.registry, fn: (store.registry as unknown as Methods)[method.slice(9)] };
+  return { target: store, fn: (store as unknown as Methods)[method] };
+}
 
 port.on('message', (msg: { id: number; method: string; args: unknown[] }) => {
-  const fn = methods[msg.method];
-  const call = typeof fn === 'function' ? Promise.resolve().then(() => fn.apply(store, msg.args)) : Promise.reject(new Error(`no method ${msg.method}`));
+  const { target, fn } = lookup(msg.method);
+  const call = typeof fn === 'function' ? Promise.resolve().then(() => (fn as (...a: unknown[]) => unknown).apply(target, msg.args)) : Promise.reject(new Error(`no method ${msg.method}`));
   call.then(
     (result) => port.postMessage({ id: msg.id, result }),
     (err: unknown) => port.postMessage({ id: msg.id, error: { name: (err as Error).name, message: (err as Error).message } }),

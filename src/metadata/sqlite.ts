@@ -26,6 +26,7 @@ import {
   type TopicRecord,
   type TransactionalIdRecord,
 } from './types.js';
+import { SqliteRegistryTables } from './sqlite-registry.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS cluster (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -125,6 +126,7 @@ interface TopicRow {
 
 export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
+  readonly registry: SqliteRegistryTables;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -135,6 +137,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
     this.db.exec(SCHEMA);
+    this.registry = new SqliteRegistryTables(this.db);
   }
 
   /** Columns added since the first release, for data directories made before them. */

@@ -3,6 +3,8 @@
 // for clusters, PostgreSQL. Every write that depends on owning a stream is
 // fenced by the stream's epoch, so a broker that lost ownership cannot commit.
 
+import type { SchemaRegistryStore } from './registry-types.js';
+
 export interface PartitionRecord {
   readonly partition: number;
   readonly streamId: number;
@@ -147,6 +149,9 @@ export interface StoredGroups {
 }
 
 export interface MetadataStore {
+  /** The schema registry's subjects, schemas and settings. */
+  readonly registry: SchemaRegistryStore;
+
   /** The cluster id, created on first use. */
   clusterId(): Promise<string>;
 

@@ -19,8 +19,25 @@ import {
   type TopicRecord,
   type TransactionalIdRecord,
 } from './types.js';
+import {
+  RegistryConflictError,
+  SchemaIdTakenError,
+  type RegistrySettingKey,
+  type SchemaReference,
+  type SchemaRegistration,
+  type SchemaRegistryStore,
+  type StoredSchema,
+  type SubjectVersion,
+} from './registry-types.js';
 
-const ERRORS: Record<string, new (message: string) => Error> = { TopicExistsError, NotFoundError, FencedError, ReservationExpiredError };
+const ERRORS: Record<string, new (message: string) => Error> = {
+  TopicExistsError,
+  NotFoundError,
+  FencedError,
+  ReservationExpiredError,
+  RegistryConflictError,
+  SchemaIdTakenError,
+};
 
 /** The compiled worker script; when running from TypeScript sources (tests), the build's copy. */
 function workerScript(): URL {
@@ -38,6 +55,7 @@ export class WorkerMetadataStore implements MetadataStore {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private failure: Error | null = null;
+  readonly registry: SchemaRegistryStore;
 
   constructor(path: string) {
     this.worker = new Worker(workerScript(), { workerData: { path } });
@@ -55,9 +73,10 @@ export class WorkerMetadataStore implements MetadataStore {
     };
     this.worker.on('error', fail);
     this.worker.on('exit', (code) => fail(new Error(`metadata store worker exited with code ${code}`)));
+    this.registry = new WorkerRegistryStore((method, ...args) => this.call(`registry.${method}`, ...args));
   }
 
-  private call<T>(method: keyof MetadataStore, ...args: unknown[]): Promise<T> {
+  private call<T>(method: string, ...args: unknown[]): Promise<T> {
     if (this.failure !== null) return Promise.reject(this.failure);
     return new Promise<T>((resolve, reject) => {
       const id = this.nextId++;
@@ -144,5 +163,42 @@ export class WorkerMetadataStore implements MetadataStore {
     if (this.failure === null) await this.call('close');
     this.failure = new Error('metadata store closed');
     await this.worker.terminate();
+  }
+}
+
+type Call = <T>(method: keyof SchemaRegistryStore, ...args: unknown[]) => Promise<T>;
+
+class WorkerRegistryStore implements SchemaRegistryStore {
+  constructor(private readonly call: Call) {}
+
+  registrySchemaById(id: number): Promise<StoredSchema | null> {
+    return this.call('registrySchemaById', id);
+  }
+  registryFindSchema(schemaType: string, schema: string, references: readonly SchemaReference[]): Promise<number | null> {
+    return this.call('registryFindSchema', schemaType, schema, references);
+  }
+  registrySubjectVersions(subjectPrefix: string): Promise<SubjectVersion[]> {
+    return this.call('registrySubjectVersions', subjectPrefix);
+  }
+  registryVersions(subject: string): Promise<SubjectVersion[]> {
+    return this.call('registryVersions', subject);
+  }
+  registryVersionsOfSchema(id: number): Promise<SubjectVersion[]> {
+    return this.call('registryVersionsOfSchema', id);
+  }
+  registryReferencedBy(subject: string, version: number): Promise<number[]> {
+    return this.call('registryReferencedBy', subject, version);
+  }
+  registryRegister(registration: SchemaRegistration): Promise<{ id: number; version: number }> {
+    return this.call('registryRegister', registration);
+  }
+  registryDeleteVersions(subject: string, versions: readonly number[], permanent: boolean): Promise<void> {
+    return this.call('registryDeleteVersions', subject, versions, permanent);
+  }
+  registryGetSetting(subject: string, key: RegistrySettingKey): Promise<string | null> {
+    return this.call('registryGetSetting', subject, key);
+  }
+  registrySetSetting(subject: string, key: RegistrySettingKey, value: string | null): Promise<void> {
+    return this.call('registrySetSetting', subject, key, value);
   }
 }

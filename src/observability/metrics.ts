@@ -97,6 +97,25 @@ export class BrokerMetrics {
   });
   readonly produceBytes = new Counter({ name: 'floe_produce_bytes_total', help: 'Record batch bytes appended by Produce.', registers: [this.registry] });
   readonly fetchBytes = new Counter({ name: 'floe_fetch_bytes_total', help: 'Record batch bytes returned by Fetch.', registers: [this.registry] });
+  readonly schemaRegistryRequests = new Counter({
+    name: 'floe_schema_registry_requests_total',
+    help: 'Schema registry REST requests, by method, route and HTTP status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly schemaRegistryRequestSeconds = new Histogram({
+    name: 'floe_schema_registry_request_seconds',
+    help: 'Schema registry REST request latency, by method and route.',
+    labelNames: ['method', 'route'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly schemaValidationRejections = new Counter({
+    name: 'floe_schema_validation_rejected_batches_total',
+    help: 'Produced batches refused by broker-side schema validation (INVALID_RECORD), by topic.',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
   readonly produceThrottleMs = new Counter({
     name: 'floe_produce_throttle_ms_total',
     help: 'throttle_time_ms handed to producers because the write buffer was filling.',

@@ -1,5 +1,6 @@
 // The compat suite: Floe driven by clients from Debian packages, installed by
-// .ci/run (kcat, python3-confluent-kafka, python3-kafka and its codecs).
+// .ci/run (kcat, python3-confluent-kafka with python3-requests for its
+// SchemaRegistryClient, python3-kafka and its codecs).
 // kcat and confluent-kafka-python are librdkafka; kafka-python is pure Python.
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -83,4 +84,37 @@ describe('kafka-python', () => {
       expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ acked: 5000, acked_offsets_ok: true, read: 5000, values_ok: true, offset_for_time: 0 });
     });
   }
+});
+
+describe('confluent-kafka-python SchemaRegistryClient', () => {
+  it('registers, looks up, checks compatibility and gets Confluent error codes', async () => {
+    const url = await broker.registryUrl();
+    const { stdout } = await run(PYTHON, [clients('confluent_registry.py'), url, 'py-payments'], { timeout: 60_000 });
+    const r = JSON.parse(stdout.trim().split('\n').pop()!);
+    expect(r).toEqual({
+      id1: r.id1,
+      id1_again: r.id1,
+      compatible_v2: true,
+      compatible_bad: false,
+      id2: r.id1 + 1,
+      bad_error: [409, 409],
+      lookup: [r.id1, 1, 'py-payments-value'],
+      latest: [r.id1 + 1, 2, 'currency'],
+      versions: [1, 2],
+      by_id_type: 'AVRO',
+      subjects_has: true,
+      set_compat: { compatibility: 'FULL' },
+      get_compat: 'FULL',
+      global_compat: 'BACKWARD',
+      json_id: r.id1 + 2,
+      json_type: 'JSON',
+      missing_subject: [404, 40401],
+      missing_version: [404, 40402],
+      missing_id: [404, 40403],
+      invalid_schema: [422, 42201],
+      deleted: 1,
+      versions_after: [2],
+    });
+    expect(Number.isInteger(r.id1) && r.id1 > 0).toBe(true);
+  });
 });

@@ -21,7 +21,7 @@ export interface TestBroker extends RunningBroker {
 export async function startTestBroker(overrides: Record<string, string> = {}, dataDir?: string, logger?: Logger): Promise<TestBroker> {
   const dir = dataDir === undefined ? tempDir() : { path: dataDir, cleanup: () => {} };
   const config = BrokerConfig.load({
-    overrides: { 'data.dir': dir.path, listeners: 'PLAINTEXT://127.0.0.1:0', 'metrics.port': '0', 'log.level': 'silent', ...overrides },
+    overrides: { 'data.dir': dir.path, listeners: 'PLAINTEXT://127.0.0.1:0', 'metrics.port': '0', 'schema.registry.port': '0', 'log.level': 'silent', ...overrides },
   });
   // FLOE_TEST_LOG=debug shows the in-process broker's log while debugging a test.
   const log = logger ?? (process.env.FLOE_TEST_LOG ? createLogger(process.env.FLOE_TEST_LOG) : silentLogger());
@@ -55,6 +55,8 @@ export interface BrokerProcess {
   readonly output: () => string;
   /** The metrics endpoint's base URL, from the broker's start log line. */
   metricsUrl(): Promise<string>;
+  /** The schema registry's base URL, from the broker's start log line. */
+  registryUrl(): Promise<string>;
   /** Sends a signal and waits for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -62,9 +64,11 @@ export interface BrokerProcess {
 /** Starts `floe start` as a child process and waits until it listens. */
 export async function spawnBroker(args: string[], opts: { env?: Record<string, string>; port?: number; timeoutMs?: number } = {}): Promise<BrokerProcess> {
   const port = opts.port ?? (await freePort());
+  // A known registry port, so its URL does not depend on the log level.
+  const registryPort = opts.env?.FLOE_SCHEMA_REGISTRY_PORT ?? String(await freePort());
   const proc = spawn(process.execPath, [FLOE_BIN, 'start', '--host', '127.0.0.1', '--port', String(port), ...args], {
     // The metrics endpoint on a free port, so brokers of parallel tests never collide on 9464.
-    env: { ...process.env, FLOE_LOG_LEVEL: 'info', FLOE_METRICS_PORT: '0', ...opts.env },
+    env: { ...process.env, FLOE_LOG_LEVEL: 'info', FLOE_METRICS_PORT: '0', ...opts.env, FLOE_SCHEMA_REGISTRY_PORT: registryPort },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -82,21 +86,23 @@ export async function spawnBroker(args: string[], opts: { env?: Record<string, s
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  /** An endpoint named in the broker's start line, which may reach us a moment after the listener accepts. */
+  const endpointOf = async (field: string): Promise<string> => {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const m = /"msg":"Floe broker started"/.test(out) ? new RegExp(`"${field}":"([^"]+)"`).exec(out) : null;
+      if (m !== null) return `http://${m[1]}`;
+      if (Date.now() > deadline) throw new Error(`no ${field} endpoint in the broker's start line:\n${out}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
   return {
     proc,
     port,
     bootstrap: `127.0.0.1:${port}`,
     output: () => out,
-    async metricsUrl() {
-      // The start line may reach us a moment after the listener accepts.
-      const deadline = Date.now() + 5000;
-      for (;;) {
-        const m = /"msg":"Floe broker started"/.test(out) ? /"metrics":"([^"]+)"/.exec(out) : null;
-        if (m !== null) return `http://${m[1]}`;
-        if (Date.now() > deadline) throw new Error(`no metrics endpoint in the broker's start line:\n${out}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
+    metricsUrl: () => endpointOf('metrics'),
+    registryUrl: async () => `http://127.0.0.1:${registryPort}`,
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill(signal);

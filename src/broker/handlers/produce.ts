@@ -1,17 +1,19 @@
 // Produce: validate each partition's batch header (and, for uncompressed
 // batches, its records' structure), assign offsets in place, queue the batch
 // in the WAL, and answer once the WAL object is in object storage and
-// committed in the metadata store. Record contents are never decoded here.
+// committed in the metadata store. Record contents are decoded only for
+// topics with broker-side schema validation (schema-validation.ts).
 
 import { ErrorCode, errorName } from '../../protocol/errors.js';
 import type { Produce } from '../../protocol/messages/index.js';
-import { isTransactional, setLogAppendTime, TimestampType } from '../../protocol/records/batch.js';
+import { DecodeError } from '../../protocol/primitives.js';
+import { isTransactional, setLogAppendTime, TimestampType, type BatchHeader } from '../../protocol/records/batch.js';
 import { validateProducedRecords } from '../../protocol/records/validate.js';
 import type { RequestOf, ResponseOf } from '../../protocol/spec.js';
 import { NO_RESPONSE, type Handler, type HandlerContext } from '../context.js';
 import { toWireError } from '../errors.js';
 import { topicNameProblem } from '../topic-name.js';
-import type { Partition, Topic } from '../topics.js';
+import type { Partition, Topic, TopicSettings } from '../topics.js';
 
 type PartitionResponse = NonNullable<NonNullable<ResponseOf<typeof Produce>['responses']>[number]['partitionResponses']>[number];
 
@@ -32,6 +34,23 @@ async function resolveTopic(name: string, ctx: HandlerContext): Promise<Topic | 
 
 function errorResponse(index: number, code: number, message: string | null = null): PartitionResponse {
   return { index, errorCode: code, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage: message };
+}
+
+/** confluent.*.schema.validation: null when every record carries a schema id registered under the topic's subject. */
+async function checkSchemaIds(ctx: HandlerContext, topic: string, index: number, batch: Buffer, header: BatchHeader, settings: TopicSettings): Promise<PartitionResponse | null> {
+  let errors;
+  try {
+    errors = await ctx.broker.schemaValidator.check(topic, batch, header, { key: settings.keySchemaValidation, value: settings.valueSchemaValidation });
+  } catch (err) {
+    if (err instanceof DecodeError) return errorResponse(index, ErrorCode.CORRUPT_MESSAGE, `Record batch could not be decoded: ${err.message}`);
+    throw err;
+  }
+  if (errors.length === 0) return null;
+  ctx.broker.store.metrics.schemaValidationRejections.labels(topic).inc();
+  return {
+    ...errorResponse(index, ErrorCode.INVALID_RECORD, `${errors.length === 1 ? 'One record' : `${errors.length} records`} of the batch failed schema validation; first: ${errors[0].message}`),
+    recordErrors: errors.map((e) => ({ batchIndex: e.batchIndex, batchIndexErrorMessage: e.message })),
+  };
 }
 
 export const handleProduce: Handler<typeof Produce> = async (req: RequestOf<typeof Produce>, ctx) => {
@@ -79,6 +98,13 @@ export const handleProduce: Handler<typeof Produce> = async (req: RequestOf<type
           }),
         );
         continue;
+      }
+      if (settings.keySchemaValidation || settings.valueSchemaValidation) {
+        const rejected = await checkSchemaIds(ctx, t.name, p.index, verdict.batch, verdict.header, settings);
+        if (rejected !== null) {
+          results.push(Promise.resolve(rejected));
+          continue;
+        }
       }
       if (isTransactional(verdict.header.attributes) || req.transactionalId !== null) {
         // Transactions (AddPartitionsToTxn/EndTxn) come with the transactions issue.
