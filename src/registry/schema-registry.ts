@@ -4,7 +4,7 @@
 // to these calls and RegistryErrors to Confluent's error bodies.
 
 import type { Logger } from 'pino';
-import { RegistryConflictError, SchemaIdTakenError, type SchemaReference, type SchemaRegistryStore, type StoredSchema, type SubjectVersion } from '../metadata/registry-types.js';
+import { RegistryConflictError, SchemaIdTakenError, type RegistrySettingKey, type SchemaReference, type SchemaRegistryStore, type StoredSchema, type SubjectVersion } from '../metadata/registry-types.js';
 import {
   compatibilityNotConfigured,
   idDoesNotMatch,
@@ -60,6 +60,7 @@ export interface RegistryOptions {
 
 /** How many times a registration is re-checked when another one changed the subject in between. */
 const MAX_REGISTER_ATTEMPTS = 16;
+const PARSED_CACHE_ENTRIES = 1000;
 /** Reference chains deeper than this are refused (a cycle or a hostile schema). */
 const MAX_REFERENCE_DEPTH = 32;
 
@@ -83,6 +84,8 @@ function schemaTypeOf(raw: string | undefined): SchemaType {
 }
 
 export class SchemaRegistry {
+  /** Parsed stored schemas by id, oldest first (compatibility checks parse every version they compare with). */
+  private readonly parsedById = new Map<number, ParsedSchema>();
   /** The last registration queued per subject. */
   private readonly registering = new Map<string, Promise<void>>();
 
@@ -116,7 +119,7 @@ export class SchemaRegistry {
   private async parse(input: SchemaInput): Promise<{ parsed: ParsedSchema; references: SchemaReference[] }> {
     if (typeof input.schema !== 'string') throw invalidSchema('Invalid schema: the request has no schema string');
     const schemaType = schemaTypeOf(input.schemaType);
-    const references = (input.references ?? []).map((r) => ({ name: r.name, subject: r.subject, version: r.version }));
+    const references = (input.references ?? []).map((r) => ({ name: r?.name, subject: r?.subject, version: r?.version }));
     const resolved = await this.resolveReferences(references);
     try {
       return { parsed: FORMATS[schemaType].parse(input.schema, resolved), references };
@@ -127,23 +130,38 @@ export class SchemaRegistry {
   }
 
   private async parseStored(stored: StoredSchema): Promise<ParsedSchema> {
-    const type = stored.schemaType as SchemaType;
-    return FORMATS[type].parse(stored.schema, await this.resolveReferences(stored.references));
+    // An id's schema and references never change, so its parse can be kept.
+    const cached = this.parsedById.get(stored.id);
+    if (cached !== undefined) return cached;
+    const parsed = FORMATS[stored.schemaType as SchemaType].parse(stored.schema, await this.resolveReferences(stored.references));
+    if (this.parsedById.size >= PARSED_CACHE_ENTRIES) this.parsedById.delete(this.parsedById.keys().next().value as number);
+    this.parsedById.set(stored.id, parsed);
+    return parsed;
   }
 
   // ---- settings
 
+  /** A setting in force for a subject (or, for null, globally): the subject's own, else the global one, else the default. */
+  private async effective(subject: string | null, key: RegistrySettingKey, fallback: string): Promise<string> {
+    const own = subject === null ? null : await this.store.registryGetSetting(subject, key);
+    return own ?? (await this.store.registryGetSetting('', key)) ?? fallback;
+  }
+
+  /** GET /config/{s} and /mode/{s}: the subject's own setting, or with defaultToGlobal the one in force. */
+  private async subjectSetting(subject: string | null, key: RegistrySettingKey, fallback: string, defaultToGlobal: boolean, notConfigured: (s: string) => Error): Promise<string> {
+    if (subject === null) return this.effective(null, key, fallback);
+    const own = await this.store.registryGetSetting(subject, key);
+    if (own !== null) return own;
+    if (!defaultToGlobal) throw notConfigured(subject);
+    return this.effective(null, key, fallback);
+  }
+
   async compatibility(subject: string | null): Promise<CompatibilityLevel> {
-    const own = subject === null ? null : await this.store.registryGetSetting(subject, 'compatibility');
-    return (own ?? (await this.store.registryGetSetting('', 'compatibility')) ?? this.options.defaultCompatibility) as CompatibilityLevel;
+    return (await this.effective(subject, 'compatibility', this.options.defaultCompatibility)) as CompatibilityLevel;
   }
 
   async getConfig(subject: string | null, defaultToGlobal: boolean): Promise<CompatibilityLevel> {
-    if (subject === null) return this.compatibility(null);
-    const own = await this.store.registryGetSetting(subject, 'compatibility');
-    if (own !== null) return own as CompatibilityLevel;
-    if (!defaultToGlobal) throw compatibilityNotConfigured(subject);
-    return this.compatibility(null);
+    return (await this.subjectSetting(subject, 'compatibility', this.options.defaultCompatibility, defaultToGlobal, compatibilityNotConfigured)) as CompatibilityLevel;
   }
 
   async setConfig(subject: string | null, level: unknown): Promise<CompatibilityLevel> {
@@ -166,16 +184,11 @@ export class SchemaRegistry {
   }
 
   async mode(subject: string | null): Promise<Mode> {
-    const own = subject === null ? null : await this.store.registryGetSetting(subject, 'mode');
-    return (own ?? (await this.store.registryGetSetting('', 'mode')) ?? 'READWRITE') as Mode;
+    return (await this.effective(subject, 'mode', 'READWRITE')) as Mode;
   }
 
   async getMode(subject: string | null, defaultToGlobal: boolean): Promise<Mode> {
-    if (subject === null) return this.mode(null);
-    const own = await this.store.registryGetSetting(subject, 'mode');
-    if (own !== null) return own as Mode;
-    if (!defaultToGlobal) throw modeNotConfigured(subject);
-    return this.mode(null);
+    return (await this.subjectSetting(subject, 'mode', 'READWRITE', defaultToGlobal, modeNotConfigured)) as Mode;
   }
 
   async setMode(subject: string | null, mode: unknown, force: boolean): Promise<Mode> {

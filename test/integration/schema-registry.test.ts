@@ -242,6 +242,8 @@ describe('bad input', () => {
     expect(errorOf(await call('POST', '/subjects/bad-value/versions', { schema: '{"type": 12}', schemaType: 'JSON' }))).toEqual([422, 42201]);
     expect(errorOf(await call('POST', '/subjects/bad-value/versions', { schema: '"int"', schemaType: 'XML' }))).toEqual([422, 42201]);
     expect(errorOf(await call('POST', '/subjects/bad-value/versions', { notSchema: 1 }))).toEqual([422, 42201]);
+    expect(errorOf(await call('POST', '/subjects/bad-value/versions', { schema: '"int"', references: [null, 3] }))).toEqual([422, 42201]);
+    expect(errorOf(await call('POST', '/subjects/bad-value/versions', { schema: '"int"', references: [{ name: 'x', subject: 'y' }] }))).toEqual([422, 42201]);
     expect(errorOf(await call('POST', '/subjects/bad-value/versions', '[1,2]'))).toEqual([422, 42201]);
     expect(errorOf(await call('POST', '/subjects/bad-%01-value/versions', { schema: '"int"' }))).toEqual([422, 42208]);
     expect(errorOf(await call('POST', '/subjects/bad-value/versions', '{"schema": '))).toEqual([400, 400]);

@@ -395,7 +395,13 @@ function typesOf(s: Obj): string[] | null {
 function follow(doc: Json, pointer: string): Json {
   let cur: Json = doc;
   for (const raw of pointer.split('/').slice(1)) {
-    const part = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+    let decoded = raw;
+    try {
+      decoded = decodeURIComponent(raw);
+    } catch {
+      // a stray % in a hostile pointer: read it as written
+    }
+    const part = decoded.replace(/~1/g, '/').replace(/~0/g, '~');
     if (Array.isArray(cur)) cur = cur[Number(part)] ?? true;
     else if (isObj(cur)) cur = cur[part] ?? true;
     else return true;
