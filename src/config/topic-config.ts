@@ -1,4 +1,5 @@
-// Topic-level settings, named and defaulted as Kafka names and defaults them.
+// Topic-level settings, named and defaulted as Kafka names and defaults them
+// (and the table topic settings, as AutoMQ names them: table-topic-config.ts).
 // Each has a broker-level synonym that supplies its default, as in Kafka.
 //
 // Floe stores every one of these and returns it from DescribeConfigs; the
@@ -7,10 +8,11 @@
 // only so that tools that set them keep working.
 
 import { atLeast, between, ConfigError, define, type ConfigDef, type ConfigValue, oneOf, parseValue } from './registry.js';
+import { TABLE_TOPIC_CONFIGS } from './table-topic-config.js';
 
 const LONG_MAX = 9223372036854775807;
 
-export const TOPIC_CONFIGS: readonly ConfigDef[] = [
+const KAFKA_TOPIC_CONFIGS: readonly ConfigDef[] = [
   define({
     name: 'cleanup.policy',
     type: 'list',
@@ -208,6 +210,8 @@ export const TOPIC_CONFIGS: readonly ConfigDef[] = [
     doc: 'Stored for compatibility; there are no out-of-sync replicas to elect.',
   }),
 ];
+
+export const TOPIC_CONFIGS: readonly ConfigDef[] = [...TABLE_TOPIC_CONFIGS, ...KAFKA_TOPIC_CONFIGS].sort((a, b) => a.name.localeCompare(b.name));
 
 export const TOPIC_CONFIG_BY_NAME: ReadonlyMap<string, ConfigDef> = new Map(TOPIC_CONFIGS.map((d) => [d.name, d]));
 
