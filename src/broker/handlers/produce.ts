@@ -43,7 +43,10 @@ async function checkSchemaIds(ctx: HandlerContext, topic: string, index: number,
     errors = await ctx.broker.schemaValidator.check(topic, batch, header, { key: settings.keySchemaValidation, value: settings.valueSchemaValidation });
   } catch (err) {
     if (err instanceof DecodeError) return errorResponse(index, ErrorCode.CORRUPT_MESSAGE, `Record batch could not be decoded: ${err.message}`);
-    throw err;
+    // The registry's store failed: this partition gets the error, the rest of the request goes on.
+    const e = toWireError(err);
+    if (!e.expected) ctx.broker.log.error({ err, topic, partition: index }, 'schema validation failed');
+    return errorResponse(index, e.code, e.message);
   }
   if (errors.length === 0) return null;
   ctx.broker.store.metrics.schemaValidationRejections.labels(topic).inc();
