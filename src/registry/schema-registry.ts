@@ -173,14 +173,18 @@ export class SchemaRegistry {
   }
 
   /** Clears a setting and returns the level that was in force. */
-  async deleteConfig(subject: string | null): Promise<CompatibilityLevel> {
-    if (subject !== null) {
-      const own = await this.store.registryGetSetting(subject, 'compatibility');
-      if (own === null && (await this.store.registryVersions(subject)).length === 0) throw subjectNotFound(subject);
+  /** Clears a setting and returns the one that was in force; a subject with neither a setting nor versions is unknown. */
+  private async deleteSetting(subject: string | null, key: RegistrySettingKey, fallback: string): Promise<string> {
+    if (subject !== null && (await this.store.registryGetSetting(subject, key)) === null && (await this.store.registryVersions(subject)).length === 0) {
+      throw subjectNotFound(subject);
     }
-    const before = await this.compatibility(subject);
-    await this.store.registrySetSetting(subject ?? '', 'compatibility', null);
+    const before = await this.effective(subject, key, fallback);
+    await this.store.registrySetSetting(subject ?? '', key, null);
     return before;
+  }
+
+  async deleteConfig(subject: string | null): Promise<CompatibilityLevel> {
+    return (await this.deleteSetting(subject, 'compatibility', this.options.defaultCompatibility)) as CompatibilityLevel;
   }
 
   async mode(subject: string | null): Promise<Mode> {
@@ -205,30 +209,31 @@ export class SchemaRegistry {
   }
 
   async deleteMode(subject: string): Promise<Mode> {
-    const own = await this.store.registryGetSetting(subject, 'mode');
-    if (own === null && (await this.store.registryVersions(subject)).length === 0) throw subjectNotFound(subject);
-    const before = await this.mode(subject);
-    await this.store.registrySetSetting(subject, 'mode', null);
-    return before;
+    return (await this.deleteSetting(subject, 'mode', 'READWRITE')) as Mode;
   }
 
   // ---- schemas by id
 
-  async schemaById(id: number): Promise<StoredSchema> {
+  /** The schema and the subject versions using it; an id no version (even soft-deleted) uses is not found. */
+  private async schemaInUse(id: number): Promise<{ stored: StoredSchema; versions: SubjectVersion[] }> {
     const stored = Number.isSafeInteger(id) ? await this.store.registrySchemaById(id) : null;
-    if (stored === null || (await this.store.registryVersionsOfSchema(id)).length === 0) throw schemaNotFound(id);
-    return stored;
+    const versions = stored === null ? [] : await this.store.registryVersionsOfSchema(id);
+    if (stored === null || versions.length === 0) throw schemaNotFound(id);
+    return { stored, versions };
+  }
+
+  async schemaById(id: number): Promise<StoredSchema> {
+    return (await this.schemaInUse(id)).stored;
   }
 
   async subjectsOfSchema(id: number, deleted: boolean): Promise<string[]> {
-    await this.schemaById(id);
-    const versions = (await this.store.registryVersionsOfSchema(id)).filter((v) => deleted || !v.deleted);
-    return [...new Set(versions.map((v) => v.subject))];
+    const { versions } = await this.schemaInUse(id);
+    return [...new Set(versions.filter((v) => deleted || !v.deleted).map((v) => v.subject))];
   }
 
   async versionsOfSchema(id: number, deleted: boolean): Promise<{ subject: string; version: number }[]> {
-    await this.schemaById(id);
-    return (await this.store.registryVersionsOfSchema(id)).filter((v) => deleted || !v.deleted).map((v) => ({ subject: v.subject, version: v.version }));
+    const { versions } = await this.schemaInUse(id);
+    return versions.filter((v) => deleted || !v.deleted).map((v) => ({ subject: v.subject, version: v.version }));
   }
 
   // ---- subjects

@@ -177,7 +177,8 @@ export class RegistryServer {
     route('POST', '/compatibility/subjects/:subject/versions', async (req) => compatibility(req, null));
     route('POST', '/compatibility/subjects/:subject/versions/:version', async (req) => compatibility(req, req.params.version));
 
-    const level = (body: unknown) => (body !== null && typeof body === 'object' ? (body as Record<string, unknown>).compatibility : undefined);
+    const field = (body: unknown, name: string) => (body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined);
+    const level = (body: unknown) => field(body, 'compatibility');
     route('GET', '/config', async () => ({ compatibilityLevel: await reg.getConfig(null, true) }));
     route('PUT', '/config', async (req) => ({ compatibility: await reg.setConfig(null, level(req.body)) }));
     route('DELETE', '/config', async () => ({ compatibilityLevel: await reg.deleteConfig(null) }));
@@ -185,7 +186,7 @@ export class RegistryServer {
     route('PUT', '/config/:subject', async (req) => ({ compatibility: await reg.setConfig(subjectParam(req.params), level(req.body)) }));
     route('DELETE', '/config/:subject', async (req) => ({ compatibilityLevel: await reg.deleteConfig(subjectParam(req.params)) }));
 
-    const mode = (body: unknown) => (body !== null && typeof body === 'object' ? (body as Record<string, unknown>).mode : undefined);
+    const mode = (body: unknown) => field(body, 'mode');
     route('GET', '/mode', async () => ({ mode: await reg.getMode(null, true) }));
     route('PUT', '/mode', async (req) => ({ mode: await reg.setMode(null, mode(req.body), flag(req.query, 'force')) }));
     route('GET', '/mode/:subject', async (req) => ({ mode: await reg.getMode(subjectParam(req.params), flag(req.query, 'defaultToGlobal')) }));

@@ -52,17 +52,16 @@ function normalized(s: Json, namespace: string): Json {
   const keys = Object.keys(s);
   if (keys.length === 1 && typeof s.type === 'string' && PRIMITIVES.has(s.type)) return s.type;
   let ns = namespace;
-  const out: { [k: string]: Json } = {};
+  let name: string | undefined;
   if (typeof s.name === 'string' && (s.type === 'record' || s.type === 'error' || s.type === 'enum' || s.type === 'fixed')) {
-    const name = fullName(s.name, typeof s.namespace === 'string' ? s.namespace : namespace);
+    name = fullName(s.name, typeof s.namespace === 'string' ? s.namespace : namespace);
     ns = name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : '';
-    out.name = name;
   }
   const ordered = [...KEY_ORDER.filter((k) => k in s), ...keys.filter((k) => !KEY_ORDER.includes(k)).sort()];
   const result: { [k: string]: Json } = {};
   for (const k of ordered) {
     if (k === 'namespace') continue;
-    if (k === 'name' && out.name !== undefined) result.name = out.name;
+    if (k === 'name' && name !== undefined) result.name = name;
     else if (k === 'type' || k === 'items' || k === 'values') result[k] = normalized(s[k], ns);
     else if (k === 'fields' && Array.isArray(s.fields)) result.fields = s.fields.map((f) => normalizedField(f, ns));
     else result[k] = s[k];

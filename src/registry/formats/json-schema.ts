@@ -321,8 +321,9 @@ class JsonDiff {
     const rProps = (isObj(r.properties) ? r.properties : {}) as Obj;
     const wRequired = new Set((Array.isArray(w.required) ? w.required : []) as string[]);
     const rRequired = new Set((Array.isArray(r.required) ? r.required : []) as string[]);
-    const wOpen = w.additionalProperties !== false && w.additionalProperties !== undefined ? w.additionalProperties : w.additionalProperties === undefined ? true : false;
-    const rOpen = r.additionalProperties !== false && r.additionalProperties !== undefined ? r.additionalProperties : r.additionalProperties === undefined ? true : false;
+    // true (open), false (closed), or a schema extra properties must match (partially open).
+    const wOpen = w.additionalProperties ?? true;
+    const rOpen = r.additionalProperties ?? true;
 
     for (const [name, rp] of Object.entries(rProps)) {
       const p = `${path}properties/${name}/`;
