@@ -18,7 +18,7 @@ import { S3ObjectStore } from '../storage/objectstore/s3.js';
 import type { ObjectStore } from '../storage/objectstore/types.js';
 import { ConfigError } from '../config/registry.js';
 import { SchemaRegistry, type CompatibilityLevel } from '../registry/schema-registry.js';
-import { RegistryServer } from '../registry/server.js';
+import type { RegistryServer } from '../registry/server.js';
 import { Compactor } from '../storage/compaction.js';
 import { LogRetention } from '../storage/retention.js';
 import { StreamStore } from '../storage/s3stream.js';
@@ -177,6 +177,8 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
   let registryServer: RegistryServer | null = null;
   let registryPort: number | null = null;
   if (config.bool('schema.registry.enable')) {
+    // Fastify loads only when the registry is served.
+    const { RegistryServer } = await import('../registry/server.js');
     registryServer = new RegistryServer(context.schemaRegistry, log.child({ component: 'schema-registry' }), {
       maxRequestBytes: config.int('schema.registry.max.request.bytes'),
       metrics,

@@ -25,7 +25,14 @@ import {
   versionNotSoftDeleted,
   versionSoftDeleted,
 } from './errors.js';
-import { FORMATS, InvalidSchemaError, SCHEMA_TYPES, type ParsedSchema, type ResolvedReference, type SchemaType } from './formats/index.js';
+import { InvalidSchemaError, SCHEMA_TYPES, type ParsedSchema, type ResolvedReference, type SchemaFormat, type SchemaType } from './formats/format.js';
+
+/**
+ * The format modules (avsc, Ajv, protobufjs) load on first use: a broker
+ * whose registry holds no schemas never pays for them in start-up or heap.
+ */
+let formats: Promise<Readonly<Record<SchemaType, SchemaFormat>>> | null = null;
+const formatOf = async (type: SchemaType): Promise<SchemaFormat> => (await (formats ??= import('./formats/index.js').then((m) => m.FORMATS)))[type];
 
 export const COMPATIBILITY_LEVELS = ['NONE', 'BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE'] as const;
 export type CompatibilityLevel = (typeof COMPATIBILITY_LEVELS)[number];
@@ -122,7 +129,8 @@ export class SchemaRegistry {
     const references = (input.references ?? []).map((r) => ({ name: r?.name, subject: r?.subject, version: r?.version }));
     const resolved = await this.resolveReferences(references);
     try {
-      return { parsed: FORMATS[schemaType].parse(input.schema, resolved), references };
+      const format = await formatOf(schemaType);
+      return { parsed: format.parse(input.schema, resolved), references };
     } catch (err) {
       if (err instanceof InvalidSchemaError) throw invalidSchema(err.message);
       throw err;
@@ -133,7 +141,8 @@ export class SchemaRegistry {
     // An id's schema and references never change, so its parse can be kept.
     const cached = this.parsedById.get(stored.id);
     if (cached !== undefined) return cached;
-    const parsed = FORMATS[stored.schemaType as SchemaType].parse(stored.schema, await this.resolveReferences(stored.references));
+    const references = await this.resolveReferences(stored.references);
+    const parsed = (await formatOf(stored.schemaType as SchemaType)).parse(stored.schema, references);
     if (this.parsedById.size >= PARSED_CACHE_ENTRIES) this.parsedById.delete(this.parsedById.keys().next().value as number);
     this.parsedById.set(stored.id, parsed);
     return parsed;
@@ -367,7 +376,7 @@ export class SchemaRegistry {
       return [`{errorType:'TYPE_MISMATCH', description:'The schema type changed from ${stored.schemaType} to ${parsed.schemaType}', additionalInfo:'version ${version}'}`];
     }
     const old = await this.parseStored(stored);
-    const format = FORMATS[parsed.schemaType];
+    const format = await formatOf(parsed.schemaType);
     const problems: string[] = [];
     // BACKWARD: the new schema reads old data; FORWARD: old readers read new data.
     if (level.startsWith('BACKWARD') || level.startsWith('FULL')) problems.push(...format.readErrors(parsed, old));

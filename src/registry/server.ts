@@ -5,7 +5,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { Logger } from 'pino';
 import type { BrokerMetrics } from '../observability/metrics.js';
 import { RegistryError, schemaNotFound, storeError } from './errors.js';
-import { SCHEMA_TYPES } from './formats/index.js';
+import { SCHEMA_TYPES } from './formats/format.js';
 import { checkSubjectName, type SchemaInput, type SchemaRegistry, type SubjectSchema } from './schema-registry.js';
 
 const V1 = 'application/vnd.schemaregistry.v1+json';
