@@ -9,9 +9,10 @@ const port = parentPort;
 if (port === null) throw new Error('sqlite-worker must run in a worker thread');
 const store = new SqliteMetadataStore((workerData as { path: string }).path);
 type Methods = Record<string, (...args: unknown[]) => Promise<unknown>>;
-// 'registry.x' names a method of the store's registry tables.
+// 'registry.x' and 'catalog.x' name methods of the store's registry and catalog tables.
 function lookup(method: string): { target: object; fn: unknown } {
   if (method.startsWith('registry.')) return { target: store.registry, fn: (store.registry as unknown as Methods)[method.slice(9)] };
+  if (method.startsWith('catalog.')) return { target: store.catalog, fn: (store.catalog as unknown as Methods)[method.slice(8)] };
   return { target: store, fn: (store as unknown as Methods)[method] };
 }
 

@@ -26,6 +26,7 @@ import {
   type TopicRecord,
   type TransactionalIdRecord,
 } from './types.js';
+import { SqliteCatalogTables } from './sqlite-catalog.js';
 import { SqliteRegistryTables } from './sqlite-registry.js';
 
 const SCHEMA = `
@@ -127,6 +128,7 @@ interface TopicRow {
 export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
   readonly registry: SqliteRegistryTables;
+  readonly catalog: SqliteCatalogTables;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -138,6 +140,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.migrate();
     this.db.exec(SCHEMA);
     this.registry = new SqliteRegistryTables(this.db);
+    this.catalog = new SqliteCatalogTables(this.db);
   }
 
   /** Columns added since the first release, for data directories made before them. */

@@ -3,6 +3,7 @@
 // for clusters, PostgreSQL. Every write that depends on owning a stream is
 // fenced by the stream's epoch, so a broker that lost ownership cannot commit.
 
+import type { CatalogStore } from './catalog-types.js';
 import type { SchemaRegistryStore } from './registry-types.js';
 
 export interface PartitionRecord {
@@ -151,6 +152,8 @@ export interface StoredGroups {
 export interface MetadataStore {
   /** The schema registry's subjects, schemas and settings. */
   readonly registry: SchemaRegistryStore;
+  /** The built-in Iceberg REST catalog's namespaces and table pointers. */
+  readonly catalog: CatalogStore;
 
   /** The cluster id, created on first use. */
   clusterId(): Promise<string>;

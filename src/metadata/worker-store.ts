@@ -30,7 +30,19 @@ import {
   type SubjectVersion,
 } from './registry-types.js';
 
+import {
+  CatalogConflictError,
+  CatalogExistsError,
+  CatalogNotEmptyError,
+  CatalogNotFoundError,
+  type CatalogStore,
+} from './catalog-types.js';
+
 const ERRORS: Record<string, new (message: string) => Error> = {
+  CatalogConflictError,
+  CatalogExistsError,
+  CatalogNotEmptyError,
+  CatalogNotFoundError,
   TopicExistsError,
   NotFoundError,
   FencedError,
@@ -56,6 +68,7 @@ export class WorkerMetadataStore implements MetadataStore {
   private nextId = 0;
   private failure: Error | null = null;
   readonly registry: SchemaRegistryStore;
+  readonly catalog: CatalogStore;
 
   constructor(path: string) {
     this.worker = new Worker(workerScript(), { workerData: { path } });
@@ -74,6 +87,7 @@ export class WorkerMetadataStore implements MetadataStore {
     this.worker.on('error', fail);
     this.worker.on('exit', (code) => fail(new Error(`metadata store worker exited with code ${code}`)));
     this.registry = new WorkerRegistryStore((method, ...args) => this.call(`registry.${method}`, ...args));
+    this.catalog = workerCatalogStore((method, ...args) => this.call(`catalog.${method}`, ...args));
   }
 
   private call<T>(method: string, ...args: unknown[]): Promise<T> {
@@ -202,3 +216,25 @@ class WorkerRegistryStore implements SchemaRegistryStore {
     return this.call('registrySetSetting', subject, key, value);
   }
 }
+
+const CATALOG_METHODS = [
+  'catalogCreateNamespace',
+  'catalogListNamespaces',
+  'catalogNamespaceProperties',
+  'catalogUpdateNamespaceProperties',
+  'catalogDropNamespace',
+  'catalogListTables',
+  'catalogTableLocation',
+  'catalogCreateTable',
+  'catalogSwapTable',
+  'catalogDropTable',
+  'catalogRenameTable',
+] as const satisfies readonly (keyof CatalogStore)[];
+
+/** Every CatalogStore method forwarded to the worker under the same name. */
+function workerCatalogStore(call: (method: string, ...args: unknown[]) => Promise<unknown>): CatalogStore {
+  return Object.fromEntries(CATALOG_METHODS.map((m) => [m, (...args: unknown[]) => call(m, ...args)])) as unknown as CatalogStore;
+}
+// Fails to compile when CatalogStore gains a method the list above lacks.
+const _everyCatalogMethod: [Exclude<keyof CatalogStore, (typeof CATALOG_METHODS)[number]>] extends [never] ? true : never = true;
+void _everyCatalogMethod;

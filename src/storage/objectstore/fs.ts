@@ -127,7 +127,9 @@ export class FsObjectStore implements ObjectStore {
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     const out: ObjectInfo[] = [];
-    for await (const { path, name } of walkFiles(this.root)) {
+    // Keys map to paths, so only the prefix's deepest directory need be walked.
+    const dir = prefix.includes('/') ? this.pathOf(prefix.slice(0, prefix.lastIndexOf('/'))) : this.root;
+    for await (const { path, name } of walkFiles(dir)) {
       if (name.includes(TEMP_SUFFIX)) continue;
       const key = relative(this.root, path).split(sep).join('/');
       if (key.startsWith(prefix)) out.push({ key, size: (await stat(path)).size });

@@ -61,6 +61,8 @@ function unwrapOptional(s: Json): { schema: Json; optional: boolean } {
   if (Array.isArray(s)) {
     const nonNull = s.filter((b) => b !== 'null' && !(isObj(b) && b.type === 'null'));
     if (nonNull.length === 1 && s.length === 2) return { schema: nonNull[0], optional: true };
+    // A wider union with a null branch is a struct that may itself be null.
+    return { schema: s, optional: nonNull.length < s.length };
   }
   return { schema: s, optional: false };
 }

@@ -158,3 +158,43 @@ export function truncateString(s: string, width: number): string {
 }
 
 export const truncateBinary = (b: Buffer, width: number): Buffer => b.subarray(0, width);
+
+/**
+ * A transform applied to a value as the converter holds it (numbers or
+ * bigints for integers and micros, strings, Buffers, bigint unscaled
+ * decimals); null stays null. The result is the partition tuple's value.
+ */
+export function applyTransform(t: Transform, type: string, v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  switch (t.kind) {
+    case 'identity':
+      return v;
+    case 'void':
+      return null;
+    case 'year':
+    case 'month':
+    case 'day':
+    case 'hour':
+      return temporal(t.kind, v as number | bigint, type !== 'date');
+    case 'bucket':
+      return bucketOf(hashValue(type, v), t.n);
+    case 'truncate':
+      if (type === 'string') return truncateString(v as string, t.width);
+      if (type === 'binary') return truncateBinary(v as Buffer, t.width);
+      if (type === 'int' || type === 'long') {
+        const r = truncateInteger(BigInt(v as number | bigint), t.width);
+        return typeof v === 'bigint' ? r : Number(r);
+      }
+      if (type.startsWith('decimal(')) return truncateInteger(v as bigint, t.width);
+      throw new Error(`truncate does not apply to ${type}`);
+  }
+}
+
+function hashValue(type: string, v: unknown): number {
+  if (type === 'int' || type === 'long' || type === 'date' || type === 'time' || type === 'timestamp' || type === 'timestamptz') return hashLong(v as number | bigint);
+  if (type === 'string') return hashString(v as string);
+  if (type === 'uuid') return typeof v === 'string' ? hashUuid(v) : murmur3x86_32(v as Buffer);
+  if (type.startsWith('decimal(')) return hashDecimal(v as bigint);
+  if (type === 'binary' || type.startsWith('fixed[')) return murmur3x86_32(v as Buffer);
+  throw new Error(`bucket does not apply to ${type}`);
+}

@@ -37,10 +37,11 @@ describe('Avro to Iceberg', () => {
   test('[null, T] is an optional T; other unions are a struct of optional branches with a tag', () => {
     expect(fieldType(['null', 'string'])).toEqual({ id: 1, name: 'f', required: false, type: 'string' });
     expect(fieldType(['string', 'null'])).toMatchObject({ required: false, type: 'string' });
+    // With a null branch the union's struct may itself be null.
     expect(fieldType(['null', 'int', 'string'])).toEqual({
       id: 1,
       name: 'f',
-      required: true,
+      required: false,
       type: {
         type: 'struct',
         fields: [
@@ -50,6 +51,7 @@ describe('Avro to Iceberg', () => {
         ],
       },
     });
+    expect(fieldType(['int', 'string'])).toMatchObject({ required: true, type: { type: 'struct' } });
   });
 
   test('ids in Iceberg\'s order: a struct\'s fields first, then nested types', () => {

@@ -1,0 +1,138 @@
+// Avro payloads to row values for a table schema. avsc decodes (with
+// wrapped unions, so a branch is always known, and logical types that turn
+// millis into the micros Iceberg stores and decimal bytes into bigints); a
+// reader compiled once per (writer schema, table schema) pair then maps the
+// decoded value onto the table's fields by name, as Iceberg resolves
+// columns: fields the writer lacks are null, fields the table lacks cannot
+// occur (the table schema is evolved first).
+
+import avro from 'avsc';
+import type { IcebergType, StructType } from '../iceberg/types.js';
+import { isList, isMap, isStruct } from '../iceberg/types.js';
+
+export class ConversionError extends Error {
+  override readonly name = 'ConversionError';
+}
+
+type Reader = (v: unknown) => unknown;
+
+/** Logical types whose stored form differs from Iceberg's: scaled to micros, or bytes to an unscaled bigint. */
+class ScaledLong extends avro.types.LogicalType {
+  override _fromValue(v: unknown): unknown {
+    return (v as number) * 1000;
+  }
+  override _toValue(v: unknown): unknown {
+    return Math.floor((v as number) / 1000);
+  }
+}
+
+class UnscaledDecimal extends avro.types.LogicalType {
+  override _fromValue(v: unknown): unknown {
+    const b = v as Buffer;
+    if (b.length === 0) return 0n;
+    let n = 0n;
+    for (const byte of b) n = (n << 8n) | BigInt(byte);
+    return BigInt.asIntN(b.length * 8, n);
+  }
+  override _toValue(v: unknown): unknown {
+    return v;
+  }
+}
+
+const LOGICAL_TYPES = {
+  'timestamp-millis': ScaledLong,
+  'local-timestamp-millis': ScaledLong,
+  'time-millis': ScaledLong,
+  decimal: UnscaledDecimal,
+} as unknown as Record<string, new (...args: unknown[]) => avro.types.LogicalType>;
+
+/** Parses a registry schema (with its references' schemas) into an avsc Type for decoding. */
+export function avroType(schema: string, references: readonly string[]): avro.Type {
+  const registry: Record<string, avro.Type> = {};
+  for (const ref of references) avro.Type.forSchema(JSON.parse(ref) as avro.Schema, { registry, wrapUnions: true, logicalTypes: LOGICAL_TYPES });
+  return avro.Type.forSchema(JSON.parse(schema) as avro.Schema, { registry, wrapUnions: true, logicalTypes: LOGICAL_TYPES });
+}
+
+/** Decodes one Avro datum that must span all of `payload`. */
+export function decodeAvro(type: avro.Type, payload: Buffer): unknown {
+  try {
+    return type.fromBuffer(payload);
+  } catch (err) {
+    throw new ConversionError(`Avro payload does not match its schema: ${(err as Error).message}`);
+  }
+}
+
+/** Compiles the mapping of a decoded `writer` value to the table's `table` struct. */
+export function compileStructReader(writer: avro.Type, table: StructType): (v: unknown) => Record<string, unknown> {
+  const w = underlying(writer);
+  if (w.typeName !== 'record' && w.typeName !== 'error') {
+    // A non-record value is one column named value (avroToIceberg's rule).
+    const inner = compile(writer, table.fields.find((f) => f.name === 'value')?.type ?? 'binary');
+    return (v) => ({ value: inner(v) });
+  }
+  return compile(writer, table) as (v: unknown) => Record<string, unknown>;
+}
+
+function underlying(t: avro.Type): avro.Type {
+  return t instanceof avro.types.LogicalType ? t.underlyingType : t;
+}
+
+function compile(writer: avro.Type, table: IcebergType): Reader {
+  const w = underlying(writer);
+  if (w instanceof avro.types.WrappedUnionType) return compileUnion(w, table);
+  if (isStruct(table)) {
+    if (!(w instanceof avro.types.RecordType)) throw new ConversionError(`expected a record for a struct, got ${w.typeName}`);
+    const byName = new Map(w.fields.map((f) => [f.name, f]));
+    const parts = table.fields.map((f) => {
+      const wf = byName.get(f.name);
+      return { name: f.name, writerName: wf?.name, read: wf === undefined ? null : compile(wf.type, f.type) };
+    });
+    return (v) => {
+      if (v === null || v === undefined) return null;
+      const o = v as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const p of parts) out[p.name] = p.read === null ? null : p.read(o[p.writerName!]);
+      return out;
+    };
+  }
+  if (isList(table)) {
+    if (!(w instanceof avro.types.ArrayType)) throw new ConversionError(`expected an array for a list, got ${w.typeName}`);
+    const el = compile(w.itemsType, table.element);
+    return (v) => (v === null || v === undefined ? null : (v as unknown[]).map(el));
+  }
+  if (isMap(table)) {
+    if (!(w instanceof avro.types.MapType)) throw new ConversionError(`expected a map, got ${w.typeName}`);
+    const val = compile(w.valuesType, table.value);
+    return (v) => (v === null || v === undefined ? null : Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, val(x)]));
+  }
+  // Primitives arrive as Iceberg holds them (enum symbols as strings, fixed/bytes as Buffers).
+  return (v) => v;
+}
+
+/** [null, T] reads as an optional T; other unions as the {tag, field0..N} struct avroToIceberg lays out. */
+function compileUnion(u: avro.types.WrappedUnionType, table: IcebergType): Reader {
+  const branches = u.types.filter((t) => t.typeName !== 'null');
+  const branchName = (t: avro.Type) => (t as unknown as { branchName: string }).branchName;
+  if (branches.length === 1) {
+    const name = branchName(branches[0]);
+    const inner = compile(branches[0], table);
+    return (v) => (v === null || v === undefined ? null : inner((v as Record<string, unknown>)[name]));
+  }
+  if (!isStruct(table)) throw new ConversionError(`a union of ${branches.length} types needs a struct column`);
+  const byBranch = new Map(
+    branches.map((b, i) => {
+      const field = table.fields.find((f) => f.name === `field${i}`);
+      return [branchName(b), { index: i, name: `field${i}`, read: field === undefined ? null : compile(b, field.type) }];
+    }),
+  );
+  return (v) => {
+    if (v === null || v === undefined) return null;
+    const [name, inner] = Object.entries(v as Record<string, unknown>)[0];
+    const b = byBranch.get(name);
+    if (b === undefined) return null;
+    const out: Record<string, unknown> = { tag: b.index };
+    for (let i = 0; i < branches.length; i++) out[`field${i}`] = null;
+    out[b.name] = b.read === null ? null : b.read(inner);
+    return out;
+  };
+}

@@ -1,0 +1,335 @@
+// One Kafka partition's conversion: record batches in (as the log holds
+// them), Parquet data files out, split by the table's partition tuple and
+// cut at the target file size, plus dead-letter rows for records that
+// cannot become rows. Pure computation with no I/O: it runs inside a worker
+// thread (worker.ts) and is unit-testable as is.
+//
+// Schemas come from the main thread, which owns the registry and the
+// table: when a record names a schema id the converter does not know yet,
+// append() stops there and asks for it; the caller evolves the table schema
+// if needed, hands both over, and appends the rest again (records below
+// nextOffset are skipped, so re-sending a batch is harmless).
+
+import type avro from 'avsc';
+import { BATCH_HEADER_SIZE, compressionOf, isControlBatch, readBatchHeader, splitBatches } from '../../protocol/records/batch.js';
+import { decompress } from '../../protocol/records/compression.js';
+import { decodeRecords, type DecodedRecord } from '../../protocol/records/record.js';
+import type { PartitionSpec } from '../iceberg/metadata.js';
+import { partitionType } from '../iceberg/manifest.js';
+import { applyTransform, parseTransformName, type Transform } from '../iceberg/transforms.js';
+import type { IcebergSchema, IcebergType, StructType } from '../iceberg/types.js';
+import { isStruct } from '../iceberg/types.js';
+import { avroType, compileStructReader, ConversionError, decodeAvro } from './avro-values.js';
+import { RowColumns } from './columns.js';
+import { DLQ_ERROR, DLQ_SCHEMA_ID, KAFKA_HEADER, KAFKA_KEY, KAFKA_METADATA, KAFKA_VALUE, usesSchema, type Layout } from './layout.js';
+import { writeParquet } from './parquet.js';
+
+export type ErrorsTolerance = 'none' | 'invalid_data' | 'all';
+
+export interface ConverterOptions {
+  readonly partition: number;
+  readonly layout: Layout;
+  readonly tableSchema: IcebergSchema;
+  readonly spec: PartitionSpec;
+  readonly dlqSchema: IcebergSchema;
+  readonly targetFileBytes: number;
+  readonly errorsTolerance: ErrorsTolerance;
+  /** First offset to convert (the table's committed next offset). */
+  readonly startOffset: number;
+  /** Records below this go to the dead-letter table only if not already there (its own committed offset). */
+  readonly dlqStartOffset: number;
+  /** by_latest_schema: the schema id every value is decoded with. */
+  readonly latestSchemaId: number | null;
+}
+
+export interface SchemaText {
+  readonly schemaType: string;
+  readonly schema: string;
+  /** Schemas of the references, dependencies first. */
+  readonly references: readonly string[];
+}
+
+export interface WrittenFile {
+  readonly bytes: Uint8Array;
+  readonly dlq: boolean;
+  readonly recordCount: number;
+  readonly partition: Record<string, unknown>;
+  readonly schemaId: number;
+  readonly columnSizes: Map<number, number>;
+  readonly valueCounts: Map<number, number>;
+  readonly nullValueCounts: Map<number, number>;
+  readonly nanValueCounts: Map<number, number>;
+  readonly lowerBounds: Map<number, Buffer>;
+  readonly upperBounds: Map<number, Buffer>;
+  readonly splitOffsets: number[];
+}
+
+export type AppendOutcome =
+  | { readonly status: 'ok'; readonly nextOffset: number; readonly files: WrittenFile[] }
+  | { readonly status: 'need-schemas'; readonly ids: number[]; readonly nextOffset: number; readonly files: WrittenFile[] }
+  | { readonly status: 'failed'; readonly offset: number; readonly error: string; readonly nextOffset: number; readonly files: WrittenFile[] };
+
+interface CompiledSchema {
+  readonly type: avro.Type | null;
+  readonly read: ((v: unknown) => Record<string, unknown>) | null;
+  /** Why this schema's records cannot be rows (unsupported format), or null. */
+  readonly error: string | null;
+}
+
+class RecordError extends Error {
+  constructor(
+    message: string,
+    readonly schemaId: number | null,
+  ) {
+    super(message);
+  }
+}
+
+interface OpenFile {
+  readonly columns: RowColumns;
+  readonly partition: Record<string, unknown>;
+}
+
+interface SpecField {
+  readonly name: string;
+  readonly transform: Transform;
+  readonly sourceType: string;
+  readonly path: readonly string[];
+}
+
+export class PartitionConverter {
+  private schema: IcebergSchema;
+  private specFields: SpecField[];
+  private readonly compiled = new Map<number, CompiledSchema>();
+  private readonly texts = new Map<number, SchemaText>();
+  private readonly open = new Map<string, OpenFile>();
+  private dlq: RowColumns;
+  private done: WrittenFile[] = [];
+  nextOffset: number;
+  converted = 0;
+  deadLettered = 0;
+
+  constructor(private readonly opts: ConverterOptions) {
+    this.schema = opts.tableSchema;
+    this.specFields = specFields(opts.spec, this.schema);
+    this.dlq = new RowColumns(opts.dlqSchema);
+    this.nextOffset = Math.min(opts.startOffset, opts.dlqStartOffset);
+  }
+
+  get tableSchema(): IcebergSchema {
+    return this.schema;
+  }
+
+  addSchemas(schemas: ReadonlyMap<number, SchemaText>): void {
+    for (const [id, text] of schemas) {
+      this.texts.set(id, text);
+      this.compiled.delete(id);
+    }
+  }
+
+  /** Switches to an evolved table schema: files open under the old one are finished first. */
+  async setTableSchema(schema: IcebergSchema, spec: PartitionSpec): Promise<void> {
+    await this.closeOpenFiles();
+    this.schema = schema;
+    this.specFields = specFields(spec, schema);
+    this.compiled.clear();
+  }
+
+  async append(batches: readonly Buffer[]): Promise<AppendOutcome> {
+    for (const buf of batches) {
+      for (const span of splitBatches(buf).spans) {
+        const batch = buf.subarray(span.position, span.position + span.size);
+        const h = readBatchHeader(batch);
+        const last = h.baseOffset + h.lastOffsetDelta;
+        if (last < this.nextOffset) continue;
+        if (isControlBatch(h.attributes)) {
+          this.nextOffset = last + 1;
+          continue;
+        }
+        let records: DecodedRecord[];
+        try {
+          records = decodeRecords(await decompress(compressionOf(h.attributes), batch.subarray(BATCH_HEADER_SIZE)), h.recordCount);
+        } catch (err) {
+          // The log's own bytes failed to decode (its CRC passed on write): nothing can be salvaged record by record.
+          return { status: 'failed', offset: Math.max(this.nextOffset, h.baseOffset), error: `batch at offset ${h.baseOffset}: ${(err as Error).message}`, nextOffset: this.nextOffset, files: this.take() };
+        }
+        for (const r of records) {
+          const offset = h.baseOffset + r.offsetDelta;
+          if (offset < this.nextOffset) continue;
+          const timestamp = h.attributes & 0x08 ? h.maxTimestamp : h.baseTimestamp + r.timestampDelta;
+          const missing = this.missingSchema(r);
+          if (missing !== null) return { status: 'need-schemas', ids: [missing], nextOffset: this.nextOffset, files: this.take() };
+          try {
+            const row = this.row(r, offset, timestamp);
+            if (offset >= this.opts.startOffset) await this.push(row);
+            this.converted++;
+          } catch (err) {
+            if (!(err instanceof RecordError) || this.opts.errorsTolerance === 'none') {
+              return { status: 'failed', offset, error: (err as Error).message, nextOffset: this.nextOffset, files: this.take() };
+            }
+            if (offset >= this.opts.dlqStartOffset) this.pushDlq(r, offset, timestamp, err);
+            this.deadLettered++;
+          }
+          this.nextOffset = offset + 1;
+        }
+        this.nextOffset = Math.max(this.nextOffset, last + 1);
+      }
+    }
+    return { status: 'ok', nextOffset: this.nextOffset, files: this.take() };
+  }
+
+  /** Finishes every open file (the end of a commit interval). */
+  async flush(): Promise<WrittenFile[]> {
+    await this.closeOpenFiles();
+    if (this.dlq.length > 0) {
+      this.done.push(await finishFile(this.dlq, {}, this.opts.dlqSchema['schema-id'], true));
+      this.dlq = new RowColumns(this.opts.dlqSchema);
+    }
+    return this.take();
+  }
+
+  private take(): WrittenFile[] {
+    const out = this.done;
+    this.done = [];
+    return out;
+  }
+
+  private schemaIdOf(r: DecodedRecord): number | null {
+    if (this.opts.layout.valueType === 'by_latest_schema') return this.opts.latestSchemaId;
+    if (r.value === null || r.value.length < 5 || r.value[0] !== 0) return null;
+    return r.value.readInt32BE(1);
+  }
+
+  private missingSchema(r: DecodedRecord): number | null {
+    if (!usesSchema(this.opts.layout) || r.value === null) return null;
+    const id = this.schemaIdOf(r);
+    return id !== null && !this.texts.has(id) ? id : null;
+  }
+
+  private compiledSchema(id: number): CompiledSchema {
+    let c = this.compiled.get(id);
+    if (c !== undefined) return c;
+    const text = this.texts.get(id)!;
+    if (text.schemaType !== 'AVRO') {
+      c = { type: null, read: null, error: `schema ${id} is ${text.schemaType}; table topics convert Avro values` };
+    } else {
+      try {
+        const type = avroType(text.schema, text.references);
+        c = { type, read: compileStructReader(type, this.valueStruct()), error: null };
+      } catch (err) {
+        c = { type: null, read: null, error: `schema ${id} cannot be converted: ${(err as Error).message}` };
+      }
+    }
+    this.compiled.set(id, c);
+    return c;
+  }
+
+  /** The part of the table schema the value maps onto. */
+  private valueStruct(): StructType {
+    if (this.opts.layout.flatten) return this.schema;
+    const v = this.schema.fields.find((f) => f.name === KAFKA_VALUE);
+    return v !== undefined && isStruct(v.type) ? v.type : { type: 'struct', fields: [] };
+  }
+
+  private row(r: DecodedRecord, offset: number, timestamp: number): Record<string, unknown> {
+    const layout = this.opts.layout;
+    const row: Record<string, unknown> = {
+      [KAFKA_KEY]: r.key === null ? null : layout.keyType === 'string' ? r.key.toString('utf8') : r.key,
+      [KAFKA_HEADER]: r.headers.length === 0 ? null : r.headers.map((h) => ({ key: h.key, value: h.value })),
+      [KAFKA_METADATA]: { partition: this.opts.partition, offset, timestamp: timestamp * 1000 },
+    };
+    if (layout.valueType === 'raw') row[KAFKA_VALUE] = r.value;
+    else if (layout.valueType === 'string') row[KAFKA_VALUE] = r.value === null ? null : r.value.toString('utf8');
+    else if (r.value !== null) {
+      const id = this.schemaIdOf(r);
+      if (id === null) throw new RecordError('value is not in the Confluent wire format (magic byte 0 and a 4-byte schema id)', null);
+      const c = this.compiledSchema(id);
+      if (c.read === null || c.type === null) throw new RecordError(c.error ?? `schema ${id} unusable`, id);
+      const payload = layout.valueType === 'by_latest_schema' ? r.value : r.value.subarray(5);
+      let value: Record<string, unknown>;
+      try {
+        value = c.read(decodeAvro(c.type, payload));
+      } catch (err) {
+        if (err instanceof ConversionError) throw new RecordError(err.message, id);
+        throw err;
+      }
+      if (layout.flatten) Object.assign(row, value);
+      else row[KAFKA_VALUE] = value;
+    }
+    return row;
+  }
+
+  private async push(row: Record<string, unknown>): Promise<void> {
+    const partition: Record<string, unknown> = {};
+    for (const f of this.specFields) {
+      let v: unknown = row;
+      for (const p of f.path) v = v === null || v === undefined ? null : (v as Record<string, unknown>)[p];
+      try {
+        partition[f.name] = applyTransform(f.transform, f.sourceType, v);
+      } catch (err) {
+        throw new RecordError(`partition ${f.name}: ${(err as Error).message}`, null);
+      }
+    }
+    const key = JSON.stringify(partition, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : Buffer.isBuffer(x) ? x.toString('base64') : x));
+    let file = this.open.get(key);
+    if (file === undefined) {
+      file = { columns: new RowColumns(this.schema), partition };
+      this.open.set(key, file);
+    }
+    try {
+      file.columns.push(row);
+    } catch (err) {
+      // A value that does not fit its column (e.g. a wrong-length fixed) is the record's fault.
+      throw new RecordError(`value does not fit the table: ${(err as Error).message}`, null);
+    }
+    if (file.columns.bytes >= this.opts.targetFileBytes) {
+      this.open.delete(key);
+      this.done.push(await finishFile(file.columns, file.partition, this.schema['schema-id'], false));
+    }
+  }
+
+  private pushDlq(r: DecodedRecord, offset: number, timestamp: number, err: RecordError): void {
+    this.dlq.push({
+      [KAFKA_KEY]: r.key === null ? null : this.opts.layout.keyType === 'string' ? r.key.toString('utf8') : r.key,
+      [KAFKA_VALUE]: r.value,
+      [DLQ_ERROR]: err.message,
+      [DLQ_SCHEMA_ID]: err.schemaId,
+      [KAFKA_HEADER]: r.headers.length === 0 ? null : r.headers.map((h) => ({ key: h.key, value: h.value })),
+      [KAFKA_METADATA]: { partition: this.opts.partition, offset, timestamp: timestamp * 1000 },
+    });
+  }
+
+  private async closeOpenFiles(): Promise<void> {
+    for (const [key, file] of this.open) {
+      this.open.delete(key);
+      if (file.columns.length > 0) this.done.push(await finishFile(file.columns, file.partition, this.schema['schema-id'], false));
+    }
+  }
+}
+
+async function finishFile(columns: RowColumns, partition: Record<string, unknown>, schemaId: number, dlq: boolean): Promise<WrittenFile> {
+  const stats = columns.stats();
+  const recordCount = columns.length;
+  const { bytes, columnSizes, splitOffsets } = await writeParquet(columns);
+  return { bytes, dlq, recordCount, partition, schemaId, columnSizes, splitOffsets, ...stats };
+}
+
+function specFields(spec: PartitionSpec, schema: IcebergSchema): SpecField[] {
+  const types = partitionType(spec, schema);
+  return spec.fields.map((f, i) => {
+    const path = pathOf(schema, f['source-id']);
+    if (path === null) throw new Error(`partition field ${f.name}: no column ${f['source-id']}`);
+    return { name: types[i].name, transform: parseTransformName(f.transform), sourceType: String(path.type), path: path.names };
+  });
+}
+
+/** The names leading to a field id through structs (partition sources are never inside lists or maps). */
+function pathOf(t: IcebergType, id: number): { names: string[]; type: IcebergType } | null {
+  if (!isStruct(t)) return null;
+  for (const f of t.fields) {
+    if (f.id === id) return { names: [f.name], type: f.type };
+    const inner = pathOf(f.type, id);
+    if (inner !== null) return { names: [f.name, ...inner.names], type: inner.type };
+  }
+  return null;
+}

@@ -1,0 +1,62 @@
+// Arrow → Parquet with parquet-wasm (arrow-rs compiled to WebAssembly): it
+// turns each Arrow field's PARQUET:field_id metadata into the Parquet
+// schema's field_id, which Iceberg readers resolve columns by, and writes
+// zstd. ENVIRONMENT.md explains why not parquetjs (no field ids, no zstd).
+
+import { RecordBatch, Schema, Table, tableToIPC } from 'apache-arrow';
+import * as wasm from 'parquet-wasm/node';
+import type { RowColumns } from './columns.js';
+import { leafTypes } from './columns.js';
+
+export interface ParquetFileResult {
+  readonly bytes: Uint8Array;
+  /** Compressed bytes per leaf field id (the manifest's column_sizes). */
+  readonly columnSizes: Map<number, number>;
+  /** Where each row group starts (the manifest's split_offsets). */
+  readonly splitOffsets: number[];
+}
+
+let properties: wasm.WriterProperties | null = null;
+
+function writerProperties(): wasm.WriterProperties {
+  properties ??= new wasm.WriterPropertiesBuilder()
+    .setCompression(wasm.Compression.ZSTD)
+    .setCreatedBy('Floe (parquet-wasm)')
+    .setStatisticsEnabled(wasm.EnabledStatistics.Chunk)
+    .build();
+  return properties;
+}
+
+export async function writeParquet(columns: RowColumns): Promise<ParquetFileResult> {
+  const schema = new Schema(columns.fields());
+  const batch = new RecordBatch(schema, columns.finish());
+  const ipc = tableToIPC(new Table(batch), 'stream');
+  // writeParquet consumes its Table and its properties, so both are made per call.
+  const table = wasm.Table.fromIPCStream(ipc);
+  properties = null;
+  const bytes = wasm.writeParquet(table, writerProperties());
+  properties = null;
+  const { columnSizes, splitOffsets } = await footerFacts(bytes, [...leafTypes(columns.schema).keys()]);
+  return { bytes, columnSizes, splitOffsets };
+}
+
+/** Column chunk sizes by field id: Parquet's leaf columns come in the schema's depth-first order, as leafTypes lists ids. */
+async function footerFacts(bytes: Uint8Array, leafIds: number[]): Promise<{ columnSizes: Map<number, number>; splitOffsets: number[] }> {
+  const file = await wasm.ParquetFile.fromFile(new Blob([bytes]));
+  const columnSizes = new Map<number, number>();
+  const splitOffsets: number[] = [];
+  try {
+    const meta = file.metadata();
+    for (const rg of meta.rowGroups()) {
+      const cols = rg.columns();
+      if (cols.length > 0) splitOffsets.push(Number(cols[0].fileOffset()));
+      cols.forEach((c, i) => {
+        const id = leafIds[i];
+        if (id !== undefined) columnSizes.set(id, (columnSizes.get(id) ?? 0) + c.compressedSize());
+      });
+    }
+  } finally {
+    file.free();
+  }
+  return { columnSizes, splitOffsets };
+}

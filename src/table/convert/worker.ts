@@ -1,0 +1,54 @@
+// Worker-thread host of PartitionConverter sessions: decompression, Avro
+// decoding, Arrow building and Parquet encoding all run here, off the event
+// loop that serves produce and fetch (ARCHITECTURE §7.3). Messages:
+// { id, op, session, args } in; { id, result } or { id, error } out.
+
+import { parentPort } from 'node:worker_threads';
+import type { PartitionSpec } from '../iceberg/metadata.js';
+import type { IcebergSchema } from '../iceberg/types.js';
+import { PartitionConverter, type ConverterOptions, type SchemaText, type WrittenFile } from './converter.js';
+
+const port = parentPort;
+if (port === null) throw new Error('convert worker must run in a worker thread');
+const sessions = new Map<number, PartitionConverter>();
+
+function session(id: number): PartitionConverter {
+  const s = sessions.get(id);
+  if (s === undefined) throw new Error(`no conversion session ${id}`);
+  return s;
+}
+
+async function run(op: string, id: number, args: unknown[]): Promise<unknown> {
+  switch (op) {
+    case 'open':
+      sessions.set(id, new PartitionConverter(args[0] as ConverterOptions));
+      return null;
+    case 'addSchemas':
+      session(id).addSchemas(args[0] as Map<number, SchemaText>);
+      return null;
+    case 'setTableSchema':
+      await session(id).setTableSchema(args[0] as IcebergSchema, args[1] as PartitionSpec);
+      return null;
+    case 'append':
+      return session(id).append(args[0] as Buffer[]);
+    case 'flush':
+      return session(id).flush();
+    case 'close':
+      sessions.delete(id);
+      return null;
+    default:
+      throw new Error(`unknown op ${op}`);
+  }
+}
+
+const transferables = (result: unknown): ArrayBuffer[] => {
+  const files = (Array.isArray(result) ? result : (result as { files?: WrittenFile[] } | null)?.files) as WrittenFile[] | undefined;
+  return (files ?? []).map((f) => f.bytes.buffer as ArrayBuffer);
+};
+
+port.on('message', (msg: { id: number; op: string; session: number; args: unknown[] }) => {
+  run(msg.op, msg.session, msg.args).then(
+    (result) => port.postMessage({ id: msg.id, result }, transferables(result)),
+    (err: unknown) => port.postMessage({ id: msg.id, error: { name: (err as Error).name, message: (err as Error).message } }),
+  );
+});
