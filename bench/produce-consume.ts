@@ -360,7 +360,7 @@ async function main(): Promise<void> {
   const metricsPort = await freePort();
   let s3: S3TestServer | null = null;
   let proxy: FaultProxy | null = null;
-  const overrides = [...o.overrides, `metrics.port=${metricsPort}`, 'schema.registry.enable=false'];
+  const overrides = [...o.overrides, `metrics.port=${metricsPort}`, 'schema.registry.enable=false', 'iceberg.catalog.enable=false'];
   if (o.store === 's3') {
     s3 = await startS3Server();
     proxy = await FaultProxy.start(s3.port);

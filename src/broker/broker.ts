@@ -19,6 +19,7 @@ import type { ObjectStore } from '../storage/objectstore/types.js';
 import { ConfigError } from '../config/registry.js';
 import { SchemaRegistry, type CompatibilityLevel } from '../registry/schema-registry.js';
 import type { RegistryServer } from '../registry/server.js';
+import type { TableService } from '../table/service.js';
 import { Compactor } from '../storage/compaction.js';
 import { LogRetention } from '../storage/retention.js';
 import { StreamStore } from '../storage/s3stream.js';
@@ -39,6 +40,10 @@ export interface RunningBroker {
   readonly metricsPort: number | null;
   /** The schema registry's port, or null when schema.registry.enable is false. */
   readonly registryPort: number | null;
+  /** The Iceberg REST catalog's port, or null when iceberg.catalog.enable is false. */
+  readonly catalogPort: number | null;
+  /** Table topics: coordinators, the catalog they commit through, and their status. */
+  readonly tables: TableService;
   stop(): Promise<void>;
 }
 
@@ -168,10 +173,38 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
     },
     log.child({ component: 'network' }),
   );
+  // Loaded on start, not at import: the produce path never touches it.
+  const { TableService } = await import('../table/service.js');
+  const tables = new TableService(
+    config,
+    meta.catalog,
+    objects,
+    schemaRegistry,
+    () =>
+      topics.all().map((t) => ({
+        name: t.name,
+        table: t.settings.table,
+        log: {
+          partitionCount: () => t.partitions.length,
+          bounds: (p: number) => {
+            const stream = t.partitions[p]?.stream;
+            return stream === undefined || stream.closed ? null : { start: stream.startOffset, end: stream.committedEnd };
+          },
+          read: async (p: number, offset: number, maxBytes: number) => {
+            const stream = t.partitions[p]?.stream;
+            if (stream === undefined || stream.closed || offset < stream.startOffset || offset >= stream.committedEnd) return [];
+            return store.read(stream, offset, maxBytes, true);
+          },
+        },
+      })),
+    log.child({ component: 'tables' }),
+    metrics,
+  );
+  await tables.start();
   let metricsServer: MetricsServer | null = null;
   let metricsPort: number | null = null;
   if (config.bool('metrics.enable')) {
-    metricsServer = new MetricsServer(metrics, log.child({ component: 'metrics' }));
+    metricsServer = new MetricsServer(metrics, log.child({ component: 'metrics' }), { '/table-topics': () => tables.status() });
     metricsPort = (await metricsServer.listen(config.string('metrics.host'), config.int('metrics.port'))).port;
   }
   let registryServer: RegistryServer | null = null;
@@ -192,7 +225,7 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
   const wildcard = advertised.host === '' || advertised.host === '0.0.0.0' || advertised.host === '::';
   membership.setLocalEndpoint(wildcard ? hostname() : advertised.host, advertised.port === 0 ? address.port : advertised.port);
   log.info(
-    { nodeId: membership.nodeId, clusterId, listener: `${address.address}:${address.port}`, advertised: `${membership.localBroker.host}:${membership.localBroker.port}`, dataDir: resolve(config.string('data.dir')), objectStore: describeObjectStore(config), metrics: metricsPort === null ? null : `${config.string('metrics.host')}:${metricsPort}`, schemaRegistry: registryPort === null ? null : `${config.string('schema.registry.host')}:${registryPort}` },
+    { nodeId: membership.nodeId, clusterId, listener: `${address.address}:${address.port}`, advertised: `${membership.localBroker.host}:${membership.localBroker.port}`, dataDir: resolve(config.string('data.dir')), objectStore: describeObjectStore(config), metrics: metricsPort === null ? null : `${config.string('metrics.host')}:${metricsPort}`, schemaRegistry: registryPort === null ? null : `${config.string('schema.registry.host')}:${registryPort}`, icebergCatalog: tables.catalogPort === null ? null : `${config.string('iceberg.catalog.host')}:${tables.catalogPort}` },
     'Floe broker started',
   );
   let stopped = false;
@@ -204,6 +237,8 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
     compactor,
     metricsPort,
     registryPort,
+    catalogPort: tables.catalogPort,
+    tables,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -212,6 +247,7 @@ export async function startBroker(config: BrokerConfig, log: Logger): Promise<Ru
       // produce requests get their acknowledgements, then close connections.
       server.stopListening();
       await registryServer?.close();
+      await tables.stop();
       // Waiting JoinGroup/SyncGroup requests learn the coordinator is going away.
       groups.shutdown();
       await retention.stop();

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/broker-config.js';
 import { ConfigError, formatValue, parseValue, type ConfigDef, type ConfigValue } from '../config/registry.js';
 import { TOPIC_CONFIGS, TOPIC_CONFIG_BY_NAME, validateTopicConfig } from '../config/topic-config.js';
+import { resolveTableSettings, type TableTopicSettings } from '../config/table-topic-config.js';
 import { TopicExistsError, type MetadataStore, type TopicRecord } from '../metadata/types.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
@@ -44,6 +45,8 @@ export interface TopicSettings {
   /** confluent.key/value.schema.validation: records must carry a schema id registered under <topic>-key / <topic>-value. */
   readonly keySchemaValidation: boolean;
   readonly valueSchemaValidation: boolean;
+  /** automq.table.topic.*: whether and how the topic is kept as an Iceberg table. */
+  readonly table: TableTopicSettings;
 }
 
 export interface Partition {
@@ -169,6 +172,7 @@ export class TopicManager {
       deleteRetention: (v('cleanup.policy') as readonly string[]).includes('delete'),
       keySchemaValidation: v('confluent.key.schema.validation') as boolean,
       valueSchemaValidation: v('confluent.value.schema.validation') as boolean,
+      table: resolveTableSettings(v),
     };
   }
 

@@ -77,3 +77,41 @@ export const TABLE_TOPIC_CONFIGS: readonly ConfigDef[] = [
     doc: 'Deprecated, as in AutoMQ: schemaless means convert.value.type=raw; schema means convert.value.type=by_schema_id and transform.value.type=flatten (explicit settings win).',
   }),
 ].map((d) => ({ ...d, brokerSynonym: d.name }));
+
+/** A topic's table settings, resolved from its effective configs (topic override, else broker default). */
+export interface TableTopicSettings {
+  readonly enabled: boolean;
+  readonly commitIntervalMs: number;
+  readonly namespace: string;
+  readonly valueType: 'raw' | 'string' | 'by_schema_id' | 'by_latest_schema';
+  /** Keys are stored as bytes (raw) or UTF-8 text; schema-decoded keys are kept as text. */
+  readonly keyType: 'raw' | 'string';
+  readonly latestSchemaSubject: string | null;
+  readonly flatten: boolean;
+  readonly partitionBy: string | null;
+  readonly errorsTolerance: 'none' | 'invalid_data' | 'all';
+  readonly expireSnapshots: boolean;
+  readonly expireOlderThanMs: number;
+  readonly retainLast: number;
+}
+
+export function resolveTableSettings(value: (name: string) => unknown): TableTopicSettings {
+  const s = (name: string) => (value(`automq.table.topic.${name}`) as string | null) ?? null;
+  const legacy = s('schema.type');
+  const valueType = (s('convert.value.type') ?? (legacy === 'schema' ? 'by_schema_id' : 'raw')) as TableTopicSettings['valueType'];
+  const transform = s('transform.value.type') ?? (legacy === 'schema' ? 'flatten' : 'none');
+  return {
+    enabled: value('automq.table.topic.enable') === true,
+    commitIntervalMs: Number(value('automq.table.topic.commit.interval.ms')),
+    namespace: s('namespace') ?? 'default',
+    valueType,
+    keyType: s('convert.key.type') === 'raw' ? 'raw' : 'string',
+    latestSchemaSubject: s('convert.value.by_latest_schema.subject'),
+    flatten: transform === 'flatten',
+    partitionBy: s('partition.by'),
+    errorsTolerance: (s('errors.tolerance') ?? 'invalid_data') as TableTopicSettings['errorsTolerance'],
+    expireSnapshots: value('automq.table.topic.expire.snapshot.enabled') === true,
+    expireOlderThanMs: Number(value('automq.table.topic.expire.snapshot.older.than.hours')) * 3_600_000,
+    retainLast: Number(value('automq.table.topic.expire.snapshot.retain.last')),
+  };
+}

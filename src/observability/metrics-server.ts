@@ -1,6 +1,7 @@
 // The operator's endpoint: Prometheus text at /metrics, liveness at /healthz,
 // readiness at /readyz (ready once the Kafka listener accepts, not while
-// shutting down). Three fixed GET routes, so node:http is enough here.
+// shutting down), and JSON status routes (/table-topics). A few fixed GET
+// routes, so node:http is enough here.
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +15,8 @@ export class MetricsServer {
   constructor(
     private readonly metrics: BrokerMetrics,
     private readonly log: Logger,
+    /** More GET routes answering JSON (e.g. /table-topics). */
+    private readonly json: Readonly<Record<string, () => unknown>> = {},
   ) {
     this.server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
@@ -31,6 +34,8 @@ export class MetricsServer {
         );
       } else if (path === '/healthz') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      } else if (Object.hasOwn(this.json, path)) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.json[path]()));
       } else if (path === '/readyz') {
         res.writeHead(this.ready ? 200 : 503, { 'content-type': 'text/plain' }).end(this.ready ? 'ready\n' : 'not ready\n');
       } else {

@@ -116,6 +116,42 @@ export class BrokerMetrics {
     labelNames: ['topic'] as const,
     registers: [this.registry],
   });
+  readonly tableRecords = new Counter({
+    name: 'floe_table_records_total',
+    help: 'Records committed to table topics\' Iceberg tables, by topic.',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
+  readonly tableDeadLetters = new Counter({
+    name: 'floe_table_dead_letters_total',
+    help: 'Records that could not become table rows and were committed to the <table>_dlq table, by topic.',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
+  readonly tableCommits = new Counter({
+    name: 'floe_table_commits_total',
+    help: 'Table topic commit intervals, by topic and result (committed, failed).',
+    labelNames: ['topic', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly tableCommitSeconds = new Histogram({
+    name: 'floe_table_commit_seconds',
+    help: 'Time of one table topic interval: reading, converting, uploading and committing.',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly tableStoppedPartitions = new Gauge({
+    name: 'floe_table_stopped_partitions',
+    help: 'Partitions whose conversion is stopped at a record it cannot convert (errors.tolerance=none), by topic.',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
+  readonly tableLagRecords = new Gauge({
+    name: 'floe_table_lag_records',
+    help: 'Records in the log that the table has not committed yet, by topic.',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
   readonly produceThrottleMs = new Counter({
     name: 'floe_produce_throttle_ms_total',
     help: 'throttle_time_ms handed to producers because the write buffer was filling.',

@@ -279,6 +279,17 @@ export class SchemaRegistry {
     return this.subjectSchema(await this.findVersion(subject, rawVersion, deleted));
   }
 
+  /**
+   * A schema by id with the texts of everything it references, dependencies
+   * first (what a decoder needs), or null when no such id is registered.
+   */
+  async schemaWithReferences(id: number): Promise<{ schemaType: string; schema: string; references: string[] } | null> {
+    const stored = await this.store.registrySchemaById(id);
+    if (stored === null) return null;
+    const refs = await this.resolveReferences(stored.references);
+    return { schemaType: stored.schemaType, schema: stored.schema, references: refs.map((r) => r.schema) };
+  }
+
   async referencedBy(subject: string, rawVersion: string): Promise<number[]> {
     const v = await this.findVersion(subject, rawVersion, false);
     return this.store.registryReferencedBy(subject, v.version);

@@ -21,7 +21,7 @@ export interface TestBroker extends RunningBroker {
 export async function startTestBroker(overrides: Record<string, string> = {}, dataDir?: string, logger?: Logger): Promise<TestBroker> {
   const dir = dataDir === undefined ? tempDir() : { path: dataDir, cleanup: () => {} };
   const config = BrokerConfig.load({
-    overrides: { 'data.dir': dir.path, listeners: 'PLAINTEXT://127.0.0.1:0', 'metrics.port': '0', 'schema.registry.port': '0', 'log.level': 'silent', ...overrides },
+    overrides: { 'data.dir': dir.path, listeners: 'PLAINTEXT://127.0.0.1:0', 'metrics.port': '0', 'schema.registry.port': '0', 'iceberg.catalog.port': '0', 'log.level': 'silent', ...overrides },
   });
   // FLOE_TEST_LOG=debug shows the in-process broker's log while debugging a test.
   const log = logger ?? (process.env.FLOE_TEST_LOG ? createLogger(process.env.FLOE_TEST_LOG) : silentLogger());
@@ -57,6 +57,8 @@ export interface BrokerProcess {
   metricsUrl(): Promise<string>;
   /** The schema registry's base URL, from the broker's start log line. */
   registryUrl(): Promise<string>;
+  /** The built-in Iceberg REST catalog's base URL. */
+  readonly catalogUrl: string;
   /** Sends a signal and waits for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -66,9 +68,10 @@ export async function spawnBroker(args: string[], opts: { env?: Record<string, s
   const port = opts.port ?? (await freePort());
   // A known registry port, so its URL does not depend on the log level.
   const registryPort = opts.env?.FLOE_SCHEMA_REGISTRY_PORT ?? String(await freePort());
+  const catalogPort = opts.env?.FLOE_ICEBERG_CATALOG_PORT ?? String(await freePort());
   const proc = spawn(process.execPath, [FLOE_BIN, 'start', '--host', '127.0.0.1', '--port', String(port), ...args], {
     // The metrics endpoint on a free port, so brokers of parallel tests never collide on 9464.
-    env: { ...process.env, FLOE_LOG_LEVEL: 'info', FLOE_METRICS_PORT: '0', ...opts.env, FLOE_SCHEMA_REGISTRY_PORT: registryPort },
+    env: { ...process.env, FLOE_LOG_LEVEL: 'info', FLOE_METRICS_PORT: '0', ...opts.env, FLOE_SCHEMA_REGISTRY_PORT: registryPort, FLOE_ICEBERG_CATALOG_PORT: catalogPort },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -103,6 +106,7 @@ export async function spawnBroker(args: string[], opts: { env?: Record<string, s
     output: () => out,
     metricsUrl: () => endpointOf('metrics'),
     registryUrl: async () => `http://127.0.0.1:${registryPort}`,
+    catalogUrl: `http://127.0.0.1:${catalogPort}`,
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill(signal);

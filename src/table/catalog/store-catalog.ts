@@ -27,6 +27,7 @@ import {
   type TableRequirement,
   type TableUpdate,
 } from '../iceberg/metadata.js';
+import { crashPoint } from '../crash-points.js';
 import { ForeignLocationError, type FileIO } from '../file-io.js';
 import {
   alreadyExists,
@@ -149,6 +150,7 @@ export class StoreCatalog implements Catalog {
       this.checkLocation(metadata.location);
       const next = metadataFile(metadata.location, versionOf(location) + 1);
       await this.io.write(next, Buffer.from(JSON.stringify(metadata)));
+      crashPoint('after-metadata-file');
       try {
         await this.store.catalogSwapTable(id.namespace, id.name, location, next);
         return { metadataLocation: next, metadata };

@@ -24,6 +24,8 @@ import { RowColumns } from './columns.js';
 import { DLQ_ERROR, DLQ_SCHEMA_ID, KAFKA_HEADER, KAFKA_KEY, KAFKA_METADATA, KAFKA_VALUE, usesSchema, type Layout } from './layout.js';
 import { writeParquet } from './parquet.js';
 
+const KAFKA_COLUMNS = new Set([KAFKA_KEY, KAFKA_HEADER, KAFKA_METADATA]);
+
 export type ErrorsTolerance = 'none' | 'invalid_data' | 'all';
 
 export interface ConverterOptions {
@@ -226,7 +228,7 @@ export class PartitionConverter {
 
   /** The part of the table schema the value maps onto. */
   private valueStruct(): StructType {
-    if (this.opts.layout.flatten) return this.schema;
+    if (this.opts.layout.flatten) return { type: 'struct', fields: this.schema.fields.filter((f) => !KAFKA_COLUMNS.has(f.name)) };
     const v = this.schema.fields.find((f) => f.name === KAFKA_VALUE);
     return v !== undefined && isStruct(v.type) ? v.type : { type: 'struct', fields: [] };
   }

@@ -30,7 +30,8 @@ async function run(op: string, id: number, args: unknown[]): Promise<unknown> {
       await session(id).setTableSchema(args[0] as IcebergSchema, args[1] as PartitionSpec);
       return null;
     case 'append':
-      return session(id).append(args[0] as Buffer[]);
+      // Structured cloning delivers Uint8Arrays; the record codec reads Buffers.
+      return session(id).append((args[0] as Uint8Array[]).map((u) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)));
     case 'flush':
       return session(id).flush();
     case 'close':

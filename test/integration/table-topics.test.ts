@@ -1,0 +1,215 @@
+// Table topics end to end on the embedded store: kafkajs produces, the
+// broker converts and commits, and the table is read back the way an
+// analyst would: through the REST catalog (iceberg-js, an independent
+// client) and with DuckDB over the Parquet files the manifests name.
+
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { IcebergRestCatalog } from 'iceberg-js';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { readManifest, readManifestList } from '../../src/table/iceberg/manifest.js';
+import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+
+let broker: TestBroker;
+let kafka: Kafka;
+let producer: Producer;
+let duck: DuckDBConnection;
+let catalog: IcebergRestCatalog;
+
+beforeAll(async () => {
+  broker = await startTestBroker();
+  kafka = new Kafka({ clientId: 'table-topics', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+  producer = kafka.producer();
+  await producer.connect();
+  duck = await (await DuckDBInstance.create(':memory:')).connect();
+  catalog = new IcebergRestCatalog({ baseUrl: `http://127.0.0.1:${broker.catalogPort}` });
+}, 60_000);
+
+afterAll(async () => {
+  await producer?.disconnect();
+  await broker?.cleanup();
+});
+
+async function createTableTopic(name: string, partitions: number, configs: Record<string, string>): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic: name, numPartitions: partitions, configEntries: Object.entries({ 'automq.table.topic.enable': 'true', 'automq.table.topic.commit.interval.ms': '500', ...configs }).map(([k, v]) => ({ name: k, value: v })) }],
+  });
+  await admin.disconnect();
+}
+
+/** Waits until the table's current snapshot holds `records` rows in total. */
+async function waitForRecords(namespace: string, table: string, records: number, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const t = await catalog.loadTable({ namespace: [namespace], name: table });
+      const current = t.snapshots?.find((s) => s['snapshot-id'] === t['current-snapshot-id']);
+      if (current !== undefined && Number(current.summary['total-records']) >= records) return t;
+    } catch {
+      // not created yet
+    }
+    if (Date.now() > deadline) throw new Error(`table ${namespace}.${table} did not reach ${records} records`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The data files of the table's current snapshot, by following its manifest list and manifests. */
+async function dataFiles(metadataLocation: string): Promise<string[]> {
+  const { readFile } = await import('node:fs/promises');
+  const metadata = JSON.parse(await readFile(fileURLToPath(metadataLocation), 'utf8'));
+  const current = metadata.snapshots.find((s: { 'snapshot-id': number }) => s['snapshot-id'] === metadata['current-snapshot-id']);
+  const files: string[] = [];
+  for (const m of await readManifestList(await readFile(fileURLToPath(current['manifest-list'])))) {
+    for (const e of (await readManifest(await readFile(fileURLToPath(m.manifestPath)))).entries) if (e.status !== 2) files.push(fileURLToPath(e.dataFile.filePath));
+  }
+  return files;
+}
+
+async function rows(files: string[], select: string, order = '_kafka_metadata.partition, _kafka_metadata.offset'): Promise<Record<string, unknown>[]> {
+  const list = files.map((f) => `'${f}'`).join(', ');
+  const reader = await duck.runAndReadAll(`SELECT ${select} FROM read_parquet([${list}], union_by_name = true) ORDER BY ${order}`);
+  return reader.getRowObjectsJson() as Record<string, unknown>[];
+}
+
+describe('table topics', () => {
+  test('raw layout: every record becomes a row with key, value, headers and Kafka metadata, exactly once', async () => {
+    await createTableTopic('raw-events', 2, { 'automq.table.topic.convert.value.type': 'raw' });
+    const messages = Array.from({ length: 200 }, (_, i) => ({
+      partition: i % 2,
+      key: i % 10 === 0 ? null : `k${i}`,
+      value: i % 25 === 0 ? null : Buffer.from(`value-${i}`),
+      headers: i % 3 === 0 ? { trace: `t${i}` } : undefined,
+      timestamp: String(1_700_000_000_000 + i),
+    }));
+    await producer.send({ topic: 'raw-events', messages });
+    const table = await waitForRecords('default', 'raw-events', 200);
+    expect(table['format-version']).toBe(2);
+    const loaded = await fetch(`http://127.0.0.1:${broker.catalogPort}/v1/namespaces/default/tables/raw-events`).then((r) => r.json());
+    const files = await dataFiles(loaded['metadata-location']);
+    expect(files.length).toBeGreaterThan(0);
+    const got = await rows(files, "_kafka_key AS k, decode(_kafka_value) AS v, _kafka_header AS h, _kafka_metadata.partition AS p, _kafka_metadata.offset AS o, epoch_ms(_kafka_metadata.timestamp) AS ts");
+    expect(got).toHaveLength(200);
+    const expected = [0, 1].flatMap((p) =>
+      messages
+        .filter((m) => m.partition === p)
+        .map((m, offset) => ({
+          k: m.key,
+          v: m.value === null ? null : m.value.toString(),
+          h: m.headers === undefined ? null : [{ key: 'trace', value: m.headers.trace }],
+          p,
+          o: String(offset),
+          ts: m.timestamp,
+        })),
+    );
+    expect(got).toEqual(expected);
+    const summary = table.snapshots!.find((s) => s['snapshot-id'] === table['current-snapshot-id'])!.summary;
+    expect(JSON.parse(summary['floe.kafka.offsets'])).toEqual({ '0': 100, '1': 100 });
+  });
+});
+
+describe('table topics with Avro values from the schema registry', () => {
+  const v1 = {
+    type: 'record',
+    name: 'Order',
+    namespace: 'shop',
+    fields: [
+      { name: 'id', type: 'int' },
+      { name: 'name', type: 'string' },
+      { name: 'amount', type: { type: 'bytes', logicalType: 'decimal', precision: 10, scale: 2 } },
+      { name: 'ts', type: { type: 'long', logicalType: 'timestamp-millis' } },
+      { name: 'day', type: { type: 'int', logicalType: 'date' } },
+      { name: 'tags', type: { type: 'array', items: 'string' } },
+      { name: 'attrs', type: { type: 'map', values: 'int' } },
+      { name: 'address', type: { type: 'record', name: 'Address', fields: [{ name: 'city', type: 'string' }, { name: 'zip', type: ['null', 'string'], default: null }] } },
+      { name: 'status', type: { type: 'enum', name: 'Status', symbols: ['NEW', 'PAID'] } },
+      { name: 'score', type: 'float' },
+      { name: 'paid', type: ['null', 'boolean'], default: null },
+    ],
+  };
+  const v2 = {
+    ...v1,
+    fields: [
+      { name: 'id', type: 'long' },
+      ...v1.fields.slice(1, 7),
+      { name: 'address', type: { type: 'record', name: 'Address', fields: [{ name: 'city', type: 'string' }, { name: 'zip', type: ['null', 'string'], default: null }, { name: 'country', type: ['null', 'string'], default: null }] } },
+      ...v1.fields.slice(8, 9),
+      { name: 'score', type: 'double' },
+      { name: 'paid', type: ['null', 'boolean'], default: null },
+      { name: 'email', type: ['null', 'string'], default: null },
+    ],
+  };
+  const cents = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(n);
+    return b;
+  };
+
+  test('value fields become columns with Iceberg types; a compatible new version adds columns and promotes types; bad records go to the dead-letter table', async () => {
+    const { SchemaRegistry } = await import('@kafkajs/confluent-schema-registry');
+    const registry = new SchemaRegistry({ host: `http://127.0.0.1:${broker.registryPort}` });
+    const topic = 'orders';
+    await createTableTopic(topic, 1, { 'automq.table.topic.convert.value.type': 'by_schema_id', 'automq.table.topic.transform.value.type': 'flatten' });
+    const { id: id1 } = await registry.register({ type: 'AVRO' as never, schema: JSON.stringify(v1) } as never, { subject: `${topic}-value` });
+    const order = (i: number) => ({
+      id: i,
+      name: `order-${i}`,
+      amount: cents(i * 100 + 99),
+      ts: 1_700_000_000_000 + i,
+      day: 19_700 + i,
+      tags: i % 2 === 0 ? ['a', 'b'] : [],
+      attrs: { n: i },
+      address: { city: 'Lyon', zip: i % 2 === 0 ? null : `6900${i}` },
+      status: i % 2 === 0 ? 'NEW' : 'PAID',
+      score: 0.5 + i,
+      paid: i % 3 === 0 ? null : i % 3 === 1,
+    });
+    await producer.send({ topic, messages: await Promise.all([0, 1, 2].map(async (i) => ({ key: `o${i}`, value: await registry.encode(id1, order(i)) }))) });
+    await waitForRecords('default', topic, 3);
+
+    const { id: id2 } = await registry.register({ type: 'AVRO' as never, schema: JSON.stringify(v2) } as never, { subject: `${topic}-value` });
+    expect(id2).not.toBe(id1);
+    await producer.send({
+      topic,
+      messages: [
+        { key: 'o3', value: await registry.encode(id2, { ...order(3), id: 3, address: { city: 'Nice', zip: null, country: 'FR' }, email: 'x@example.com' }) },
+        { key: 'bad', value: Buffer.from('{"not":"avro"}') },
+      ],
+    });
+    const table = await waitForRecords('default', topic, 4);
+    const schema = table.schemas!.find((s) => s['schema-id'] === table['current-schema-id'])!;
+    const field = (name: string) => schema.fields.find((f) => f.name === name)!;
+    const first = table.schemas!.find((s) => s['schema-id'] === 0)!;
+    // Promotions keep the field id; new columns get ids above every old one.
+    expect(field('id')).toMatchObject({ id: first.fields.find((f) => f.name === 'id')!.id, type: 'long' });
+    expect(field('score').type).toBe('double');
+    const oldMax = Math.max(...JSON.stringify(first).match(/"(?:id|element-id|key-id|value-id)":(\d+)/g)!.map((m) => Number(m.split(':')[1])));
+    expect(field('email').id).toBeGreaterThan(oldMax);
+    expect(field('amount').type).toBe('decimal(10, 2)');
+    expect(field('ts').type).toBe('timestamptz');
+    expect(field('day').type).toBe('date');
+    expect(field('status').type).toBe('string');
+
+    const loaded = await fetch(`http://127.0.0.1:${broker.catalogPort}/v1/namespaces/default/tables/${topic}`).then((r) => r.json());
+    const got = await rows(
+      await dataFiles(loaded['metadata-location']),
+      "id, name, amount::VARCHAR AS amount, epoch_ms(ts) AS ts, day::VARCHAR AS day, tags, attrs, address, status, score, paid, email, _kafka_key AS k",
+      'id',
+    );
+    expect(got).toEqual([
+      { id: '0', name: 'order-0', amount: '0.99', ts: '1700000000000', day: '2023-12-09', tags: ['a', 'b'], attrs: [{ key: 'n', value: 0 }], address: { city: 'Lyon', zip: null, country: null }, status: 'NEW', score: 0.5, paid: null, email: null, k: 'o0' },
+      { id: '1', name: 'order-1', amount: '1.99', ts: '1700000000001', day: '2023-12-10', tags: [], attrs: [{ key: 'n', value: 1 }], address: { city: 'Lyon', zip: '69001', country: null }, status: 'PAID', score: 1.5, paid: true, email: null, k: 'o1' },
+      { id: '2', name: 'order-2', amount: '2.99', ts: '1700000000002', day: '2023-12-11', tags: ['a', 'b'], attrs: [{ key: 'n', value: 2 }], address: { city: 'Lyon', zip: null, country: null }, status: 'NEW', score: 2.5, paid: false, email: null, k: 'o2' },
+      { id: '3', name: 'order-3', amount: '3.99', ts: '1700000000003', day: '2023-12-12', tags: [], attrs: [{ key: 'n', value: 3 }], address: { city: 'Nice', zip: null, country: 'FR' }, status: 'PAID', score: 3.5, paid: null, email: 'x@example.com', k: 'o3' },
+    ]);
+
+    const dlq = await waitForRecords('default', `${topic}_dlq`, 1);
+    const dlqLoaded = await fetch(`http://127.0.0.1:${broker.catalogPort}/v1/namespaces/default/tables/${topic}_dlq`).then((r) => r.json());
+    expect(dlq['current-snapshot-id']).toBeDefined();
+    const dead = await rows(await dataFiles(dlqLoaded['metadata-location']), "_kafka_key AS k, decode(_kafka_value) AS v, _error AS e, _schema_id AS sid, _kafka_metadata.offset AS o");
+    expect(dead).toEqual([{ k: 'bad', v: '{"not":"avro"}', e: expect.stringContaining('Confluent wire format'), sid: null, o: '4' }]);
+  });
+});
