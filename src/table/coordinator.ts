@@ -354,7 +354,8 @@ export class TableTopicCoordinator {
       const path = `${location}/data/floe-${this.commitId}-${partition}-${this.commitSeq++}.parquet`;
       const bytes = Buffer.from(f.bytes.buffer, f.bytes.byteOffset, f.bytes.byteLength);
       await this.deps.io.write(path, bytes);
-      const buffers = (m: Map<number, Uint8Array>) => new Map([...m].map(([k, v]) => [k, Buffer.from(v.buffer, v.byteOffset, v.byteLength)]));
+      // Buffers arrive from the worker as Uint8Arrays; avsc encodes bytes from Buffers.
+      const buffers = (m: ReadonlyMap<number, Uint8Array>) => new Map([...m].map(([k, v]) => [k, Buffer.from(v.buffer, v.byteOffset, v.byteLength)]));
       target.pending.push({
         content: 0,
         filePath: path,

@@ -177,9 +177,10 @@ describe('table topics with Avro values from the schema registry', () => {
       messages: [
         { key: 'o3', value: await registry.encode(id2, { ...order(3), id: 3, address: { city: 'Nice', zip: null, country: 'FR' }, email: 'x@example.com' }) },
         { key: 'bad', value: Buffer.from('{"not":"avro"}') },
+        { key: 'gone', value: null },
       ],
     });
-    const table = await waitForRecords('default', topic, 4);
+    const table = await waitForRecords('default', topic, 5);
     const schema = table.schemas!.find((s) => s['schema-id'] === table['current-schema-id'])!;
     const field = (name: string) => schema.fields.find((f) => f.name === name)!;
     const first = table.schemas!.find((s) => s['schema-id'] === 0)!;
@@ -204,6 +205,8 @@ describe('table topics with Avro values from the schema registry', () => {
       { id: '1', name: 'order-1', amount: '1.99', ts: '1700000000001', day: '2023-12-10', tags: [], attrs: [{ key: 'n', value: 1 }], address: { city: 'Lyon', zip: '69001', country: null }, status: 'PAID', score: 1.5, paid: true, email: null, k: 'o1' },
       { id: '2', name: 'order-2', amount: '2.99', ts: '1700000000002', day: '2023-12-11', tags: ['a', 'b'], attrs: [{ key: 'n', value: 2 }], address: { city: 'Lyon', zip: null, country: null }, status: 'NEW', score: 2.5, paid: false, email: null, k: 'o2' },
       { id: '3', name: 'order-3', amount: '3.99', ts: '1700000000003', day: '2023-12-12', tags: [], attrs: [{ key: 'n', value: 3 }], address: { city: 'Nice', zip: null, country: 'FR' }, status: 'PAID', score: 3.5, paid: null, email: 'x@example.com', k: 'o3' },
+      // A tombstone is a row with its key and no value fields.
+      { id: null, name: null, amount: null, ts: null, day: null, tags: null, attrs: null, address: null, status: null, score: null, paid: null, email: null, k: 'gone' },
     ]);
 
     const dlq = await waitForRecords('default', `${topic}_dlq`, 1);

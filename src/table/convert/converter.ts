@@ -15,7 +15,7 @@ import { BATCH_HEADER_SIZE, compressionOf, isControlBatch, readBatchHeader, spli
 import { decompress } from '../../protocol/records/compression.js';
 import { decodeRecords, type DecodedRecord } from '../../protocol/records/record.js';
 import type { PartitionSpec } from '../iceberg/metadata.js';
-import { partitionType } from '../iceberg/manifest.js';
+import { partitionType, type ColumnMetrics } from '../iceberg/manifest.js';
 import { applyTransform, parseTransformName, type Transform } from '../iceberg/transforms.js';
 import type { IcebergSchema, IcebergType, StructType } from '../iceberg/types.js';
 import { isStruct } from '../iceberg/types.js';
@@ -51,18 +51,12 @@ export interface SchemaText {
   readonly references: readonly string[];
 }
 
-export interface WrittenFile {
+export interface WrittenFile extends ColumnMetrics {
   readonly bytes: Uint8Array;
   readonly dlq: boolean;
   readonly recordCount: number;
   readonly partition: Record<string, unknown>;
   readonly schemaId: number;
-  readonly columnSizes: Map<number, number>;
-  readonly valueCounts: Map<number, number>;
-  readonly nullValueCounts: Map<number, number>;
-  readonly nanValueCounts: Map<number, number>;
-  readonly lowerBounds: Map<number, Buffer>;
-  readonly upperBounds: Map<number, Buffer>;
   readonly splitOffsets: number[];
 }
 

@@ -90,7 +90,8 @@ export function rawSchema(layout: Pick<Layout, 'keyType' | 'valueType'>, dlq = f
  */
 export function schemaLayout(value: StructType, layout: Layout): StructType {
   const ids = idsFrom(maxFieldId(value) + 1);
-  const valueFields: NestedField[] = layout.flatten ? [...value.fields] : [{ id: ids.next(), name: KAFKA_VALUE, required: false, type: value }];
+  // Flattened value fields are optional whatever the schema says: a tombstone (null value) is a row too.
+  const valueFields: NestedField[] = layout.flatten ? value.fields.map((f) => ({ ...f, required: false })) : [{ id: ids.next(), name: KAFKA_VALUE, required: false, type: value }];
   const key: NestedField = { id: ids.next(), name: KAFKA_KEY, required: false, type: layout.keyType === 'string' ? 'string' : 'binary' };
   const headerId = ids.next();
   const metadataId = ids.next();

@@ -26,7 +26,17 @@ export const enum EntryStatus {
   DELETED = 2,
 }
 
-export interface DataFile {
+/** The per-column metrics a data file's manifest entry carries, by field id. */
+export interface ColumnMetrics {
+  readonly columnSizes: ReadonlyMap<number, number>;
+  readonly valueCounts: ReadonlyMap<number, number>;
+  readonly nullValueCounts: ReadonlyMap<number, number>;
+  readonly nanValueCounts: ReadonlyMap<number, number>;
+  readonly lowerBounds: ReadonlyMap<number, Buffer>;
+  readonly upperBounds: ReadonlyMap<number, Buffer>;
+}
+
+export interface DataFile extends ColumnMetrics {
   readonly content: 0;
   readonly filePath: string;
   readonly fileFormat: 'PARQUET';
@@ -34,12 +44,6 @@ export interface DataFile {
   readonly partition: Readonly<Record<string, unknown>>;
   readonly recordCount: number;
   readonly fileSizeInBytes: number;
-  readonly columnSizes: ReadonlyMap<number, number>;
-  readonly valueCounts: ReadonlyMap<number, number>;
-  readonly nullValueCounts: ReadonlyMap<number, number>;
-  readonly nanValueCounts: ReadonlyMap<number, number>;
-  readonly lowerBounds: ReadonlyMap<number, Buffer>;
-  readonly upperBounds: ReadonlyMap<number, Buffer>;
   readonly splitOffsets?: readonly number[];
   readonly sortOrderId?: number;
 }
