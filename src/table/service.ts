@@ -15,10 +15,10 @@ import { FsObjectStore } from '../storage/objectstore/fs.js';
 import type { ObjectStore } from '../storage/objectstore/types.js';
 import type { Catalog } from './catalog/catalog.js';
 import { RestCatalog } from './catalog/rest-client.js';
-import { RestCatalogServer } from './catalog/rest-server.js';
+import type { RestCatalogServer } from './catalog/rest-server.js';
 import { StoreCatalog } from './catalog/store-catalog.js';
 import { ConvertPool } from './convert/pool.js';
-import { TableTopicCoordinator, type PartitionStatus, type TopicLog } from './coordinator.js';
+import type { PartitionStatus, TableTopicCoordinator, TopicLog } from './coordinator.js';
 import { FileIO } from './file-io.js';
 import { httpSchemaSource, localSchemaSource } from './schema-source.js';
 
@@ -82,6 +82,7 @@ export class TableService {
 
   async start(): Promise<void> {
     if (this.config.bool('iceberg.catalog.enable')) {
+      const { RestCatalogServer } = await import('./catalog/rest-server.js');
       this.server = new RestCatalogServer(this.builtIn, this.log.child({ component: 'iceberg-catalog' }), {
         token: this.config.optionalString('iceberg.catalog.token'),
         credential: this.config.optionalString('iceberg.catalog.credential'),
@@ -119,6 +120,8 @@ export class TableService {
     }
     for (const [name, t] of wanted) {
       if (this.coordinators.has(name)) continue;
+      // The coordinator brings avsc and the Iceberg writers: loaded once a table topic exists, never on the produce path.
+      const { TableTopicCoordinator } = await import('./coordinator.js');
       this.pool ??= new ConvertPool(this.config.int('table.topic.convert.threads'));
       const url = this.config.optionalString('automq.table.topic.schema.registry.url');
       const coordinator = new TableTopicCoordinator(name, t.table, t.log, {
