@@ -32,6 +32,14 @@ afterAll(async () => {
 
 const url = (b: TestBroker) => `http://127.0.0.1:${b.catalogPort}`;
 
+/** The parts of REST catalog responses the tests look at. */
+interface Body {
+  readonly error: { readonly type: string; readonly code: number; readonly message: string };
+  readonly metadata: { readonly properties: Record<string, string>; readonly 'metadata-log': unknown[] };
+  readonly 'metadata-location': string;
+}
+const body = async (r: Response): Promise<Body> => (await body(r)) as Body;
+
 describe('built-in Iceberg REST catalog', () => {
   test('iceberg-js: namespaces and tables, created, listed, loaded, dropped', async () => {
     const c = new IcebergRestCatalog({ baseUrl: url(open) });
@@ -61,22 +69,22 @@ describe('built-in Iceberg REST catalog', () => {
       updates: [{ action: 'set-properties', updates: { 'commit.retry.num-retries': '4' } }],
     });
     expect(ok.status).toBe(200);
-    const committed = await ok.json();
+    const committed = await body(ok);
     expect(committed.metadata.properties['commit.retry.num-retries']).toBe('4');
     expect(committed['metadata-location']).toMatch(/\/metadata\/00001-[0-9a-f-]+\.metadata\.json$/);
     expect(committed.metadata['metadata-log']).toHaveLength(1);
 
     const stale = await post('/v1/namespaces/db/tables/t', { requirements: [{ type: 'assert-ref-snapshot-id', ref: 'main', 'snapshot-id': 42 }], updates: [] });
     expect(stale.status).toBe(409);
-    expect((await stale.json()).error).toMatchObject({ type: 'CommitFailedException', code: 409 });
+    expect((await body(stale)).error).toMatchObject({ type: 'CommitFailedException', code: 409 });
     const missing = await fetch(`${base}/v1/namespaces/db/tables/nope`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error).toMatchObject({ type: 'NoSuchTableException', code: 404 });
+    expect((await body(missing)).error).toMatchObject({ type: 'NoSuchTableException', code: 404 });
     const noNs = await fetch(`${base}/v1/namespaces/nowhere/tables`);
-    expect((await noNs.json()).error.type).toBe('NoSuchNamespaceException');
+    expect((await body(noNs)).error.type).toBe('NoSuchNamespaceException');
     const bad = await post('/v1/namespaces/db/tables/t', { requirements: [], updates: [{ action: 'set-current-schema', 'schema-id': 7 }] });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.type).toBe('BadRequestException');
+    expect((await body(bad)).error.type).toBe('BadRequestException');
     const rename = await post('/v1/tables/rename', { source: { namespace: ['db'], name: 't' }, destination: { namespace: ['db'], name: 't2' } });
     expect(rename.status).toBe(204);
     expect((await fetch(`${base}/v1/namespaces/db/tables/t2`)).status).toBe(200);
@@ -86,7 +94,7 @@ describe('built-in Iceberg REST catalog', () => {
     const base = url(secured);
     const denied = await fetch(`${base}/v1/namespaces`);
     expect(denied.status).toBe(401);
-    expect((await denied.json()).error.type).toBe('NotAuthorizedException');
+    expect((await body(denied)).error.type).toBe('NotAuthorizedException');
 
     const bearer = new RestCatalog({ uri: base, token: 'static-token' });
     await bearer.createNamespace(['secure']);

@@ -41,13 +41,26 @@ async function createTableTopic(name: string, partitions: number, configs: Recor
   await admin.disconnect();
 }
 
+interface SnapshotJson {
+  readonly 'snapshot-id': number;
+  readonly summary: Record<string, string>;
+}
+const snapshotOf = (t: { snapshots?: unknown[]; 'current-snapshot-id'?: number | null }): SnapshotJson | undefined =>
+  (t.snapshots as SnapshotJson[] | undefined)?.find((s) => s['snapshot-id'] === t['current-snapshot-id']);
+
+/** The table's current metadata file, as the REST catalog names it. */
+async function metadataLocation(table: string): Promise<string> {
+  const r = await fetch(`http://127.0.0.1:${broker.catalogPort}/v1/namespaces/default/tables/${encodeURIComponent(table)}`);
+  return ((await r.json()) as { 'metadata-location': string })['metadata-location'];
+}
+
 /** Waits until the table's current snapshot holds `records` rows in total. */
 async function waitForRecords(namespace: string, table: string, records: number, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       const t = await catalog.loadTable({ namespace: [namespace], name: table });
-      const current = t.snapshots?.find((s) => s['snapshot-id'] === t['current-snapshot-id']);
+      const current = snapshotOf(t);
       if (current !== undefined && Number(current.summary['total-records']) >= records) return t;
     } catch {
       // not created yet
@@ -88,8 +101,7 @@ describe('table topics', () => {
     await producer.send({ topic: 'raw-events', messages });
     const table = await waitForRecords('default', 'raw-events', 200);
     expect(table['format-version']).toBe(2);
-    const loaded = await fetch(`http://127.0.0.1:${broker.catalogPort}/v1/namespaces/default/tables/raw-events`).then((r) => r.json());
-    const files = await dataFiles(loaded['metadata-location']);
+    const files = await dataFiles(await metadataLocation('raw-events'));
     expect(files.length).toBeGreaterThan(0);
     const got = await rows(files, "_kafka_key AS k, decode(_kafka_value) AS v, _kafka_header AS h, _kafka_metadata.partition AS p, _kafka_metadata.offset AS o, epoch_ms(_kafka_metadata.timestamp) AS ts");
     expect(got).toHaveLength(200);
@@ -106,7 +118,7 @@ describe('table topics', () => {
         })),
     );
     expect(got).toEqual(expected);
-    const summary = table.snapshots!.find((s) => s['snapshot-id'] === table['current-snapshot-id'])!.summary;
+    const summary = snapshotOf(table)!.summary;
     expect(JSON.parse(summary['floe.kafka.offsets'])).toEqual({ '0': 100, '1': 100 });
   });
 });
@@ -194,9 +206,8 @@ describe('table topics with Avro values from the schema registry', () => {
     expect(field('day').type).toBe('date');
     expect(field('status').type).toBe('string');
 
-    const loaded = await fetch(`http://127.0.0.1:${broker.catalogPort}/v1/namespaces/default/tables/${topic}`).then((r) => r.json());
     const got = await rows(
-      await dataFiles(loaded['metadata-location']),
+      await dataFiles(await metadataLocation(topic)),
       "id, name, amount::VARCHAR AS amount, epoch_ms(ts) AS ts, day::VARCHAR AS day, tags, attrs, address, status, score, paid, email, _kafka_key AS k",
       'id',
     );
@@ -210,9 +221,8 @@ describe('table topics with Avro values from the schema registry', () => {
     ]);
 
     const dlq = await waitForRecords('default', `${topic}_dlq`, 1);
-    const dlqLoaded = await fetch(`http://127.0.0.1:${broker.catalogPort}/v1/namespaces/default/tables/${topic}_dlq`).then((r) => r.json());
     expect(dlq['current-snapshot-id']).toBeDefined();
-    const dead = await rows(await dataFiles(dlqLoaded['metadata-location']), "_kafka_key AS k, decode(_kafka_value) AS v, _error AS e, _schema_id AS sid, _kafka_metadata.offset AS o");
+    const dead = await rows(await dataFiles(await metadataLocation(`${topic}_dlq`)), "_kafka_key AS k, decode(_kafka_value) AS v, _error AS e, _schema_id AS sid, _kafka_metadata.offset AS o");
     expect(dead).toEqual([{ k: 'bad', v: '{"not":"avro"}', e: expect.stringContaining('Confluent wire format'), sid: null, o: '4' }]);
   });
 });
