@@ -38,7 +38,7 @@ interface Body {
   readonly metadata: { readonly properties: Record<string, string>; readonly 'metadata-log': unknown[] };
   readonly 'metadata-location': string;
 }
-const body = async (r: Response): Promise<Body> => (await body(r)) as Body;
+const body = async (r: Response): Promise<Body> => (await r.json()) as Body;
 
 describe('built-in Iceberg REST catalog', () => {
   test('iceberg-js: namespaces and tables, created, listed, loaded, dropped', async () => {
