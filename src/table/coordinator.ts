@@ -162,15 +162,13 @@ export class TableTopicCoordinator {
   async runOnce(): Promise<void> {
     const started = performance.now();
     if (!this.initialized) await this.initialize();
-    let records = 0;
-    let deadLetters = 0;
     for (let p = 0; p < this.log.partitionCount(); p++) await this.convertPartition(p);
     for (const [p, state] of this.partitions) {
       const files = await state.session.flush();
       await this.upload(p, files);
     }
-    records = this.table.pending.reduce((n, f) => n + f.recordCount, 0);
-    deadLetters = this.dlq.pending.reduce((n, f) => n + f.recordCount, 0);
+    const records = this.table.pending.reduce((n, f) => n + f.recordCount, 0);
+    const deadLetters = this.dlq.pending.reduce((n, f) => n + f.recordCount, 0);
     crashPoint('after-data-files');
     const offsets = new Map(this.table.offsets);
     for (const [p, s] of this.partitions) offsets.set(p, s.nextOffset);
@@ -238,7 +236,7 @@ export class TableTopicCoordinator {
     if (bounds === null) return null;
     if (this.working === null) {
       // A schema-layout table is created from the first value's schema: learn it before opening sessions.
-      if (!(await this.learnFirstSchema(p, bounds))) return null;
+      if (!(await this.learnFirstSchema())) return null;
     }
     const start = this.table.offsets.get(p) ?? bounds.start;
     const dlqStart = Math.max(this.dlq.offsets.get(p) ?? start, start);
@@ -261,7 +259,7 @@ export class TableTopicCoordinator {
   }
 
   /** For a table that does not exist yet: the table schema from the subject's latest schema. */
-  private async learnFirstSchema(_p: number, _bounds: { start: number; end: number }): Promise<boolean> {
+  private async learnFirstSchema(): Promise<boolean> {
     const subject = this.settings.latestSchemaSubject ?? `${this.topic}-value`;
     const id = await this.deps.schemas.latestId(subject);
     if (id === null) return false;

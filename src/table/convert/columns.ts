@@ -29,7 +29,7 @@ import {
   Utf8,
   type Data,
 } from 'apache-arrow';
-import { encodeSingleValue, type PrimitiveValue } from '../iceberg/single-value.js';
+import { compareSingleValues, encodeSingleValue, type PrimitiveValue } from '../iceberg/single-value.js';
 import { isList, isMap, isStruct, type IcebergType, type NestedField, type PrimitiveType, type StructType } from '../iceberg/types.js';
 
 /** The Parquet field id key parquet-wasm (arrow-rs) reads from Arrow field metadata. */
@@ -103,6 +103,23 @@ class Validity {
   }
 }
 
+/** Arrow value offsets (starting at 0), grown by doubling. */
+class Offsets {
+  private a = new Int32Array(256);
+  put(index: number, value: number): void {
+    if (index >= this.a.length) {
+      const next = new Int32Array(this.a.length * 2);
+      next.set(this.a);
+      this.a = next;
+    }
+    this.a[index] = value;
+  }
+  /** The offsets of the first `length` values. */
+  view(length: number): Int32Array {
+    return this.a.subarray(0, length + 1);
+  }
+}
+
 type Kind = 'bool' | 'i32' | 'i64' | 'f32' | 'f64' | 'utf8' | 'binary' | 'fixed' | 'decimal';
 
 function kindOf(t: PrimitiveType): { kind: Kind; width: number } {
@@ -145,7 +162,7 @@ class PrimitiveColumn implements Column {
   private readonly width: number;
   private readonly validity = new Validity();
   private readonly values: Bytes;
-  private offsetsBuf: Int32Array;
+  private readonly offsets = new Offsets();
   private view: DataView;
   private nan = 0;
   private lower: PrimitiveValue | null = null;
@@ -160,22 +177,12 @@ class PrimitiveColumn implements Column {
     this.width = k.width;
     this.values = new Bytes(k.kind === 'bool' ? 64 : 1024);
     this.view = new DataView(this.values.buf.buffer);
-    this.offsetsBuf = new Int32Array(k.kind === 'utf8' || k.kind === 'binary' ? 256 : 0);
   }
 
   private reserve(n: number): void {
     const before = this.values.buf;
     this.values.ensure(n);
     if (this.values.buf !== before) this.view = new DataView(this.values.buf.buffer);
-  }
-
-  private pushOffset(): void {
-    if (this.length + 1 >= this.offsetsBuf.length) {
-      const next = new Int32Array(this.offsetsBuf.length * 2);
-      next.set(this.offsetsBuf);
-      this.offsetsBuf = next;
-    }
-    this.offsetsBuf[this.length + 1] = this.values.length;
   }
 
   push(v: unknown): void {
@@ -221,7 +228,6 @@ class PrimitiveColumn implements Column {
       }
       case 'utf8':
       case 'binary': {
-        if (i === 0) this.offsetsBuf[0] = 0;
         if (valid) {
           if (typeof v === 'string') {
             this.reserve(v.length * 3);
@@ -233,7 +239,7 @@ class PrimitiveColumn implements Column {
             this.values.length += b.length;
           }
         }
-        this.pushOffset();
+        this.offsets.put(i + 1, this.values.length);
         break;
       }
       case 'fixed': {
@@ -269,8 +275,8 @@ class PrimitiveColumn implements Column {
     } else if (this.kind === 'fixed' && typeof v === 'string') {
       b = Buffer.from(v.replace(/-/g, ''), 'hex');
     }
-    if (this.lower === null || compare(b, this.lower) < 0) this.lower = b;
-    if (this.upper === null || compare(b, this.upper) > 0) this.upper = b;
+    if (this.lower === null || compareSingleValues(b, this.lower) < 0) this.lower = b;
+    if (this.upper === null || compareSingleValues(b, this.upper) > 0) this.upper = b;
   }
 
   arrowType(): DataType {
@@ -312,8 +318,7 @@ class PrimitiveColumn implements Column {
     const nullCount = this.validity.nulls;
     const data = this.values.view();
     if (this.kind === 'utf8' || this.kind === 'binary') {
-      if (this.length === 0) this.offsetsBuf[0] = 0;
-      return makeData({ type: type as Utf8, length: this.length, nullCount, nullBitmap, valueOffsets: this.offsetsBuf.subarray(0, this.length + 1), data });
+      return makeData({ type: type as Utf8, length: this.length, nullCount, nullBitmap, valueOffsets: this.offsets.view(this.length), data });
     }
     return makeData({ type, length: this.length, nullCount, nullBitmap, data } as never);
   }
@@ -323,16 +328,6 @@ class PrimitiveColumn implements Column {
     const upper = bounds ? truncateUpper(this.type, this.upper) : null;
     out.set(this.fieldId, { valueCount: this.length, nullCount: this.validity.nulls, nanCount: this.nan, lower, upper });
   }
-}
-
-function compare(a: PrimitiveValue, b: PrimitiveValue): number {
-  if (typeof a === 'string' && typeof b === 'string') {
-    // Iceberg orders strings by their UTF-8 bytes, which is code point order, not UTF-16 order.
-    return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-  }
-  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b);
-  if (typeof a === 'boolean') return Number(a) - Number(b as boolean);
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function truncateLower(type: PrimitiveType, v: PrimitiveValue | null): PrimitiveValue | null {
@@ -416,7 +411,7 @@ class ListColumn implements Column {
   length = 0;
   private readonly element: Column;
   private readonly validity = new Validity();
-  private offsets = new Int32Array(256);
+  private readonly offsets = new Offsets();
 
   constructor(readonly type: Extract<IcebergType, { type: 'list' }>) {
     this.element = columnFor(type.element, type['element-id']);
@@ -430,12 +425,7 @@ class ListColumn implements Column {
     const valid = v !== null && v !== undefined;
     this.validity.push(valid, this.length);
     if (valid) for (const e of v as unknown[]) this.element.push(e);
-    if (this.length + 1 >= this.offsets.length) {
-      const next = new Int32Array(this.offsets.length * 2);
-      next.set(this.offsets);
-      this.offsets = next;
-    }
-    this.offsets[++this.length] = this.element.length;
+    this.offsets.put(++this.length, this.element.length);
   }
 
   arrowType(): DataType {
@@ -448,7 +438,7 @@ class ListColumn implements Column {
       length: this.length,
       nullCount: this.validity.nulls,
       nullBitmap: this.validity.bitmap(),
-      valueOffsets: this.offsets.subarray(0, this.length + 1),
+      valueOffsets: this.offsets.view(this.length),
       child: this.element.finish(),
     });
   }
@@ -463,7 +453,7 @@ class MapColumn implements Column {
   private readonly keys: Column;
   private readonly values: Column;
   private readonly validity = new Validity();
-  private offsets = new Int32Array(256);
+  private readonly offsets = new Offsets();
 
   constructor(readonly type: Extract<IcebergType, { type: 'map' }>) {
     this.keys = columnFor(type.key, type['key-id']);
@@ -484,12 +474,7 @@ class MapColumn implements Column {
         this.values.push(val);
       }
     }
-    if (this.length + 1 >= this.offsets.length) {
-      const next = new Int32Array(this.offsets.length * 2);
-      next.set(this.offsets);
-      this.offsets = next;
-    }
-    this.offsets[++this.length] = this.keys.length;
+    this.offsets.put(++this.length, this.keys.length);
   }
 
   private entriesType(): Struct {
@@ -507,7 +492,7 @@ class MapColumn implements Column {
       length: this.length,
       nullCount: this.validity.nulls,
       nullBitmap: this.validity.bitmap(),
-      valueOffsets: this.offsets.subarray(0, this.length + 1),
+      valueOffsets: this.offsets.view(this.length),
       child: entries,
     });
   }

@@ -11,14 +11,14 @@
 // nextOffset are skipped, so re-sending a batch is harmless).
 
 import type avro from 'avsc';
-import { BATCH_HEADER_SIZE, compressionOf, isControlBatch, readBatchHeader, splitBatches } from '../../protocol/records/batch.js';
+import { BATCH_HEADER_SIZE, compressionOf, isControlBatch, readBatchHeader, splitBatches, TimestampType, timestampTypeOf } from '../../protocol/records/batch.js';
 import { decompress } from '../../protocol/records/compression.js';
 import { decodeRecords, type DecodedRecord } from '../../protocol/records/record.js';
 import type { PartitionSpec } from '../iceberg/metadata.js';
 import { partitionType, type ColumnMetrics } from '../iceberg/manifest.js';
 import { applyTransform, parseTransformName, type Transform } from '../iceberg/transforms.js';
-import type { IcebergSchema, IcebergType, StructType } from '../iceberg/types.js';
-import { isStruct } from '../iceberg/types.js';
+import type { IcebergSchema, StructType } from '../iceberg/types.js';
+import { fieldPath, isStruct } from '../iceberg/types.js';
 import { avroType, compileStructReader, ConversionError, decodeAvro } from './avro-values.js';
 import { RowColumns } from './columns.js';
 import { DLQ_ERROR, DLQ_SCHEMA_ID, KAFKA_HEADER, KAFKA_KEY, KAFKA_METADATA, KAFKA_VALUE, usesSchema, type Layout } from './layout.js';
@@ -152,7 +152,7 @@ export class PartitionConverter {
         for (const r of records) {
           const offset = h.baseOffset + r.offsetDelta;
           if (offset < this.nextOffset) continue;
-          const timestamp = h.attributes & 0x08 ? h.maxTimestamp : h.baseTimestamp + r.timestampDelta;
+          const timestamp = timestampTypeOf(h.attributes) === TimestampType.LOG_APPEND_TIME ? h.maxTimestamp : h.baseTimestamp + r.timestampDelta;
           const missing = this.missingSchema(r);
           if (missing !== null) return { status: 'need-schemas', ids: [missing], nextOffset: this.nextOffset, files: this.take() };
           try {
@@ -229,11 +229,7 @@ export class PartitionConverter {
 
   private row(r: DecodedRecord, offset: number, timestamp: number): Record<string, unknown> {
     const layout = this.opts.layout;
-    const row: Record<string, unknown> = {
-      [KAFKA_KEY]: r.key === null ? null : layout.keyType === 'string' ? r.key.toString('utf8') : r.key,
-      [KAFKA_HEADER]: r.headers.length === 0 ? null : r.headers.map((h) => ({ key: h.key, value: h.value })),
-      [KAFKA_METADATA]: { partition: this.opts.partition, offset, timestamp: timestamp * 1000 },
-    };
+    const row = this.kafkaColumns(r, offset, timestamp);
     if (layout.valueType === 'raw') row[KAFKA_VALUE] = r.value;
     else if (layout.valueType === 'string') row[KAFKA_VALUE] = r.value === null ? null : r.value.toString('utf8');
     else if (r.value !== null) {
@@ -285,14 +281,16 @@ export class PartitionConverter {
   }
 
   private pushDlq(r: DecodedRecord, offset: number, timestamp: number, err: RecordError): void {
-    this.dlq.push({
+    this.dlq.push({ ...this.kafkaColumns(r, offset, timestamp), [KAFKA_VALUE]: r.value, [DLQ_ERROR]: err.message, [DLQ_SCHEMA_ID]: err.schemaId });
+  }
+
+  /** _kafka_key, _kafka_header and _kafka_metadata, the same in every layout and in the dead-letter table. */
+  private kafkaColumns(r: DecodedRecord, offset: number, timestamp: number): Record<string, unknown> {
+    return {
       [KAFKA_KEY]: r.key === null ? null : this.opts.layout.keyType === 'string' ? r.key.toString('utf8') : r.key,
-      [KAFKA_VALUE]: r.value,
-      [DLQ_ERROR]: err.message,
-      [DLQ_SCHEMA_ID]: err.schemaId,
       [KAFKA_HEADER]: r.headers.length === 0 ? null : r.headers.map((h) => ({ key: h.key, value: h.value })),
       [KAFKA_METADATA]: { partition: this.opts.partition, offset, timestamp: timestamp * 1000 },
-    });
+    };
   }
 
   private async closeOpenFiles(): Promise<void> {
@@ -313,19 +311,8 @@ async function finishFile(columns: RowColumns, partition: Record<string, unknown
 function specFields(spec: PartitionSpec, schema: IcebergSchema): SpecField[] {
   const types = partitionType(spec, schema);
   return spec.fields.map((f, i) => {
-    const path = pathOf(schema, f['source-id']);
+    const path = fieldPath(schema, f['source-id']);
     if (path === null) throw new Error(`partition field ${f.name}: no column ${f['source-id']}`);
     return { name: types[i].name, transform: parseTransformName(f.transform), sourceType: String(path.type), path: path.names };
   });
-}
-
-/** The names leading to a field id through structs (partition sources are never inside lists or maps). */
-function pathOf(t: IcebergType, id: number): { names: string[]; type: IcebergType } | null {
-  if (!isStruct(t)) return null;
-  for (const f of t.fields) {
-    if (f.id === id) return { names: [f.name], type: f.type };
-    const inner = pathOf(f.type, id);
-    if (inner !== null) return { names: [f.name, ...inner.names], type: inner.type };
-  }
-  return null;
 }

@@ -16,15 +16,8 @@ export interface ParquetFileResult {
   readonly splitOffsets: number[];
 }
 
-let properties: wasm.WriterProperties | null = null;
-
 function writerProperties(): wasm.WriterProperties {
-  properties ??= new wasm.WriterPropertiesBuilder()
-    .setCompression(wasm.Compression.ZSTD)
-    .setCreatedBy('Floe (parquet-wasm)')
-    .setStatisticsEnabled(wasm.EnabledStatistics.Chunk)
-    .build();
-  return properties;
+  return new wasm.WriterPropertiesBuilder().setCompression(wasm.Compression.ZSTD).setCreatedBy('Floe (parquet-wasm)').setStatisticsEnabled(wasm.EnabledStatistics.Chunk).build();
 }
 
 export async function writeParquet(columns: RowColumns): Promise<ParquetFileResult> {
@@ -33,9 +26,7 @@ export async function writeParquet(columns: RowColumns): Promise<ParquetFileResu
   const ipc = tableToIPC(new Table(batch), 'stream');
   // writeParquet consumes its Table and its properties, so both are made per call.
   const table = wasm.Table.fromIPCStream(ipc);
-  properties = null;
   const bytes = wasm.writeParquet(table, writerProperties());
-  properties = null;
   const { columnSizes, splitOffsets } = await footerFacts(bytes, [...leafTypes(columns.schema).keys()]);
   return { bytes, columnSizes, splitOffsets };
 }

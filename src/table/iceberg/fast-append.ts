@@ -9,7 +9,7 @@ import type { FileIO } from '../file-io.js';
 import { EntryStatus, readManifestList, writeManifest, writeManifestList, type DataFile, type ManifestFile } from './manifest.js';
 import { currentSnapshot, defaultSpec, MAIN_BRANCH, newSnapshotId, type PartitionSpec, type Snapshot, type TableMetadata, type TableRequirement, type TableUpdate } from './metadata.js';
 import type { IcebergSchema } from './types.js';
-import { encodeSingleValue, type PrimitiveValue } from './single-value.js';
+import { compareSingleValues, encodeSingleValue, type PrimitiveValue } from './single-value.js';
 import { partitionType } from './manifest.js';
 
 export interface AppendRequest {
@@ -118,27 +118,18 @@ function partitionSummaries(spec: PartitionSpec, schema: IcebergSchema, files: r
   const fields = partitionType(spec, schema);
   return fields.map((f) => {
     let containsNull = false;
-    let lower: Buffer | null = null;
-    let upper: Buffer | null = null;
-    let lowerV: PrimitiveValue | null = null;
-    let upperV: PrimitiveValue | null = null;
+    let lower: PrimitiveValue | null = null;
+    let upper: PrimitiveValue | null = null;
     for (const file of files) {
       const v = file.partition[f.name] as PrimitiveValue | null | undefined;
       if (v === null || v === undefined) {
         containsNull = true;
         continue;
       }
-      if (lowerV === null || compareValues(v, lowerV) < 0) lowerV = v;
-      if (upperV === null || compareValues(v, upperV) > 0) upperV = v;
+      if (lower === null || compareSingleValues(v, lower) < 0) lower = v;
+      if (upper === null || compareSingleValues(v, upper) > 0) upper = v;
     }
-    if (lowerV !== null) lower = encodeSingleValue(f.type, lowerV);
-    if (upperV !== null) upper = encodeSingleValue(f.type, upperV);
-    return { containsNull, containsNan: null, lowerBound: lower, upperBound: upper };
+    const encode = (v: PrimitiveValue | null) => (v === null ? null : encodeSingleValue(f.type, v));
+    return { containsNull, containsNan: null, lowerBound: encode(lower), upperBound: encode(upper) };
   });
-}
-
-function compareValues(a: PrimitiveValue, b: PrimitiveValue): number {
-  if (typeof a === 'string' && typeof b === 'string') return Buffer.compare(Buffer.from(a), Buffer.from(b));
-  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b);
-  return a < b ? -1 : a > b ? 1 : 0;
 }

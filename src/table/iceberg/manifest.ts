@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import type { IcebergSchema, IcebergType, PrimitiveType } from './types.js';
-import { isStruct } from './types.js';
+import { fieldPath } from './types.js';
 import type { PartitionSpec } from './metadata.js';
 import { encodeSingleValue, type PrimitiveValue } from './single-value.js';
 import { parseTransformName } from './transforms.js';
@@ -86,20 +86,10 @@ export function partitionResultType(transform: string, source: IcebergType): Pri
 /** The Iceberg struct of a spec's partition tuple (partition field ids, every field optional). */
 export function partitionType(spec: PartitionSpec, schema: IcebergSchema): { name: string; id: number; type: PrimitiveType }[] {
   return spec.fields.map((f) => {
-    const source = findField(schema, f['source-id']);
+    const source = fieldPath(schema, f['source-id'])?.type ?? null;
     if (source === null) throw new Error(`partition field ${f.name} names column ${f['source-id']}, which the schema does not have`);
     return { name: f.name, id: f['field-id'], type: partitionResultType(f.transform, source) };
   });
-}
-
-export function findField(t: IcebergType, id: number): IcebergType | null {
-  if (!isStruct(t)) return null;
-  for (const f of t.fields) {
-    if (f.id === id) return f.type;
-    const inner = findField(f.type, id);
-    if (inner !== null) return inner;
-  }
-  return null;
 }
 
 /** The Avro schema of a primitive Iceberg type, per the spec's Avro mapping. */

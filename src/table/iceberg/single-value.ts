@@ -49,3 +49,11 @@ export function encodeSingleValue(type: PrimitiveType, v: PrimitiveValue): Buffe
       throw new Error(`no single-value encoding for ${type}`);
   }
 }
+
+/** Iceberg's order of values of one type: strings by UTF-8 bytes (code points, not UTF-16 units), binaries bytewise. */
+export function compareSingleValues(a: PrimitiveValue, b: PrimitiveValue): number {
+  if (typeof a === 'string' && typeof b === 'string') return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b);
+  if (typeof a === 'boolean') return Number(a) - Number(b as boolean);
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -70,3 +70,14 @@ export function maxFieldId(t: IcebergType): number {
   if (isMap(t)) return Math.max(t['key-id'], t['value-id'], maxFieldId(t.key), maxFieldId(t.value));
   return 0;
 }
+
+/** The names leading to field `id` through structs, and its type (null if no struct field has that id). */
+export function fieldPath(t: IcebergType, id: number): { names: string[]; type: IcebergType } | null {
+  if (!isStruct(t)) return null;
+  for (const f of t.fields) {
+    if (f.id === id) return { names: [f.name], type: f.type };
+    const inner = fieldPath(f.type, id);
+    if (inner !== null) return { names: [f.name, ...inner.names], type: inner.type };
+  }
+  return null;
+}
