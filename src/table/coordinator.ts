@@ -25,7 +25,7 @@ import { rawSchema, schemaLayout, usesSchema, type Layout } from './convert/layo
 import type { ConvertPool, ConvertSession } from './convert/pool.js';
 import { crashPoint } from './crash-points.js';
 import type { FileIO } from './file-io.js';
-import { prepareAppend } from './iceberg/fast-append.js';
+import { isFloeMetadataFile, prepareAppend } from './iceberg/fast-append.js';
 import { readManifest, readManifestList, type DataFile } from './iceberg/manifest.js';
 import { currentSchema, currentSnapshot, defaultSpec, PARTITION_FIELD_ID_START, type PartitionSpec, type TableMetadata, type TableUpdate } from './iceberg/metadata.js';
 import { transformName } from './iceberg/transforms.js';
@@ -169,11 +169,11 @@ export class TableTopicCoordinator {
     }
     const records = this.table.pending.reduce((n, f) => n + f.recordCount, 0);
     const deadLetters = this.dlq.pending.reduce((n, f) => n + f.recordCount, 0);
-    crashPoint('after-data-files');
     const offsets = new Map(this.table.offsets);
     for (const [p, s] of this.partitions) offsets.set(p, s.nextOffset);
     const advanced = [...offsets].some(([p, o]) => this.table.offsets.get(p) !== o);
     if (!advanced && this.table.pending.length === 0) return;
+    crashPoint('after-data-files');
     const files = this.table.pending.length + this.dlq.pending.length;
     if (this.dlq.pending.length > 0) await this.commit(this.dlq, rawSchema(this.layout, true), { 'spec-id': 0, fields: [] }, offsets);
     await this.commit(this.table, this.working!, this.spec, offsets);
@@ -189,7 +189,7 @@ export class TableTopicCoordinator {
     for (const t of [this.table, this.dlq]) {
       t.loaded = await this.load(t.id);
       t.offsets = t.loaded === null ? new Map() : offsetsOf(t.loaded.metadata);
-      if (t.loaded !== null) await this.removeOrphans(t.loaded.metadata);
+      if (t.loaded !== null) await this.removeOrphans(t.id, t.loaded.metadata);
     }
     if (this.table.loaded !== null) {
       this.working = currentSchema(this.table.loaded.metadata);
@@ -445,10 +445,12 @@ export class TableTopicCoordinator {
 
   /**
    * Deletes what a commit that never landed left behind: data files and
-   * manifests named by Floe that no snapshot references, and metadata files
-   * newer than the current one.
+   * manifests named by Floe that no snapshot references (one coordinator per
+   * topic, so none of them belongs to a commit in flight), and, through the
+   * catalog, metadata files written but never committed.
    */
-  private async removeOrphans(m: TableMetadata): Promise<void> {
+  private async removeOrphans(id: TableIdentifier, m: TableMetadata): Promise<void> {
+    const metadataFiles = (await this.deps.catalog.removeUncommittedMetadata?.(id)) ?? 0;
     const referenced = new Set<string>();
     for (const s of m.snapshots) {
       referenced.add(s['manifest-list']);
@@ -464,10 +466,10 @@ export class TableTopicCoordinator {
       if (/\/floe-[^/]+\.parquet$/.test(o.uri) && !referenced.has(o.uri)) orphans.push(o.uri);
     }
     for await (const o of this.deps.io.list(`${m.location}/metadata/`)) {
-      if (/\/(floe-[^/]+|snap-\d+-1-[^/]+)\.avro$/.test(o.uri) && !referenced.has(o.uri)) orphans.push(o.uri);
+      if (isFloeMetadataFile(o.uri) && !referenced.has(o.uri)) orphans.push(o.uri);
     }
-    if (orphans.length > 0) {
-      this.deps.log.info({ topic: this.topic, table: m.location, orphans: orphans.length }, 'deleting files of table commits that never landed');
+    if (orphans.length + metadataFiles > 0) {
+      this.deps.log.info({ topic: this.topic, table: m.location, orphans: orphans.length, metadataFiles }, 'deleting files of table commits that never landed');
       await this.deps.io.delete(orphans);
     }
   }

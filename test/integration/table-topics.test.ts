@@ -3,18 +3,15 @@
 // analyst would: through the REST catalog (iceberg-js, an independent
 // client) and with DuckDB over the Parquet files the manifests name.
 
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { IcebergRestCatalog } from 'iceberg-js';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { readManifest, readManifestList } from '../../src/table/iceberg/manifest.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { currentSnapshotOf, dataFilePaths, duckRows, loadTable, parquetFieldIds, type TableJson } from '../helpers/iceberg.js';
 
 let broker: TestBroker;
 let kafka: Kafka;
 let producer: Producer;
-let duck: DuckDBConnection;
 let catalog: IcebergRestCatalog;
 
 beforeAll(async () => {
@@ -22,7 +19,6 @@ beforeAll(async () => {
   kafka = new Kafka({ clientId: 'table-topics', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
   producer = kafka.producer();
   await producer.connect();
-  duck = await (await DuckDBInstance.create(':memory:')).connect();
   catalog = new IcebergRestCatalog({ baseUrl: `http://127.0.0.1:${broker.catalogPort}` });
 }, 60_000);
 
@@ -41,20 +37,9 @@ async function createTableTopic(name: string, partitions: number, configs: Recor
   await admin.disconnect();
 }
 
-interface SnapshotJson {
-  readonly 'snapshot-id': number;
-  readonly summary: Record<string, string>;
-}
-const snapshotOf = (t: { snapshots?: unknown[]; 'current-snapshot-id'?: number | null }): SnapshotJson | undefined =>
-  (t.snapshots as SnapshotJson[] | undefined)?.find((s) => s['snapshot-id'] === t['current-snapshot-id']);
+const snapshotOf = (t: { snapshots?: unknown[]; 'current-snapshot-id'?: number | null }) => currentSnapshotOf(t as TableJson);
 
-/** The table's current metadata file, as the REST catalog names it. */
-async function metadataLocation(table: string): Promise<string> {
-  const r = await fetch(`http://127.0.0.1:${broker.catalogPort}/v1/namespaces/default/tables/${encodeURIComponent(table)}`);
-  return ((await r.json()) as { 'metadata-location': string })['metadata-location'];
-}
-
-/** Waits until the table's current snapshot holds `records` rows in total. */
+/** Waits until the table's current snapshot holds `records` rows in total (loaded with iceberg-js). */
 async function waitForRecords(namespace: string, table: string, records: number, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -70,23 +55,12 @@ async function waitForRecords(namespace: string, table: string, records: number,
   }
 }
 
-/** The data files of the table's current snapshot, by following its manifest list and manifests. */
-async function dataFiles(metadataLocation: string): Promise<string[]> {
-  const { readFile } = await import('node:fs/promises');
-  const metadata = JSON.parse(await readFile(fileURLToPath(metadataLocation), 'utf8'));
-  const current = metadata.snapshots.find((s: { 'snapshot-id': number }) => s['snapshot-id'] === metadata['current-snapshot-id']);
-  const files: string[] = [];
-  for (const m of await readManifestList(await readFile(fileURLToPath(current['manifest-list'])))) {
-    for (const e of (await readManifest(await readFile(fileURLToPath(m.manifestPath)))).entries) if (e.status !== 2) files.push(fileURLToPath(e.dataFile.filePath));
-  }
-  return files;
+/** The local paths of the data files of the table's current snapshot, as the REST catalog's metadata names them. */
+async function dataFiles(table: string): Promise<string[]> {
+  return dataFilePaths((await loadTable(`http://127.0.0.1:${broker.catalogPort}`, 'default', table))!.metadata);
 }
 
-async function rows(files: string[], select: string, order = '_kafka_metadata.partition, _kafka_metadata.offset'): Promise<Record<string, unknown>[]> {
-  const list = files.map((f) => `'${f}'`).join(', ');
-  const reader = await duck.runAndReadAll(`SELECT ${select} FROM read_parquet([${list}], union_by_name = true) ORDER BY ${order}`);
-  return reader.getRowObjectsJson() as Record<string, unknown>[];
-}
+const rows = (files: string[], select: string, order = '_kafka_metadata.partition, _kafka_metadata.offset') => duckRows(files, select, order);
 
 describe('table topics', () => {
   test('raw layout: every record becomes a row with key, value, headers and Kafka metadata, exactly once', async () => {
@@ -101,7 +75,7 @@ describe('table topics', () => {
     await producer.send({ topic: 'raw-events', messages });
     const table = await waitForRecords('default', 'raw-events', 200);
     expect(table['format-version']).toBe(2);
-    const files = await dataFiles(await metadataLocation('raw-events'));
+    const files = await dataFiles('raw-events');
     expect(files.length).toBeGreaterThan(0);
     const got = await rows(files, "_kafka_key AS k, decode(_kafka_value) AS v, _kafka_header AS h, _kafka_metadata.partition AS p, _kafka_metadata.offset AS o, epoch_ms(_kafka_metadata.timestamp) AS ts");
     expect(got).toHaveLength(200);
@@ -207,7 +181,7 @@ describe('table topics with Avro values from the schema registry', () => {
     expect(field('status').type).toBe('string');
 
     const got = await rows(
-      await dataFiles(await metadataLocation(topic)),
+      await dataFiles(topic),
       "id, name, amount::VARCHAR AS amount, epoch_ms(ts) AS ts, day::VARCHAR AS day, tags, attrs, address, status, score, paid, email, _kafka_key AS k",
       'id',
     );
@@ -220,9 +194,25 @@ describe('table topics with Avro values from the schema registry', () => {
       { id: null, name: null, amount: null, ts: null, day: null, tags: null, attrs: null, address: null, status: null, score: null, paid: null, email: null, k: 'gone' },
     ]);
 
+    // Every Parquet column carries its Iceberg field id, as DuckDB reads the footers: files written
+    // before the evolution carry schema 0's ids, files after it the current schema's.
+    const idsOf = (t: unknown): number[] =>
+      t === null || typeof t !== 'object'
+        ? []
+        : Object.entries(t).flatMap(([k, v]) => (['id', 'element-id', 'key-id', 'value-id'].includes(k) ? [v as number] : idsOf(v)));
+    for (const file of await dataFiles(topic)) {
+      const columns = await parquetFieldIds(file);
+      const expectedSchema = columns.some((c) => c.name === 'email') ? schema : first;
+      // The root and the repeated groups of lists and maps ('list', Arrow's 'entries') have no id in Iceberg's Parquet layout.
+      const withIds = columns.filter((c) => c.fieldId !== null);
+      expect(columns.filter((c) => c.fieldId === null).map((c) => c.name).sort()).toEqual(['arrow_schema', 'entries', 'list', 'list']);
+      expect(withIds.map((c) => c.fieldId).sort((a, b) => a! - b!)).toEqual(idsOf(expectedSchema.fields).sort((a, b) => a - b));
+      for (const f of expectedSchema.fields) expect(withIds.find((c) => c.name === f.name)?.fieldId, f.name).toBe(f.id);
+    }
+
     const dlq = await waitForRecords('default', `${topic}_dlq`, 1);
     expect(dlq['current-snapshot-id']).toBeDefined();
-    const dead = await rows(await dataFiles(await metadataLocation(`${topic}_dlq`)), "_kafka_key AS k, decode(_kafka_value) AS v, _error AS e, _schema_id AS sid, _kafka_metadata.offset AS o");
+    const dead = await rows(await dataFiles(`${topic}_dlq`), "_kafka_key AS k, decode(_kafka_value) AS v, _error AS e, _schema_id AS sid, _kafka_metadata.offset AS o");
     expect(dead).toEqual([{ k: 'bad', v: '{"not":"avro"}', e: expect.stringContaining('Confluent wire format'), sid: null, o: '4' }]);
   });
 });

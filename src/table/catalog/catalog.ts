@@ -40,6 +40,12 @@ export interface Catalog {
   commitTable(id: TableIdentifier, requirements: readonly TableRequirement[], updates: readonly TableUpdate[]): Promise<LoadedTable>;
   dropTable(id: TableIdentifier, purge?: boolean): Promise<void>;
   renameTable(from: TableIdentifier, to: TableIdentifier): Promise<void>;
+  /**
+   * Deletes metadata files a crash left between writing and committing them.
+   * Only a catalog that writes its own metadata files can know which are its
+   * own; a remote catalog leaves this undefined.
+   */
+  removeUncommittedMetadata?(id: TableIdentifier): Promise<number>;
 }
 
 /** Errors by the REST spec's ErrorModel `type`, with its HTTP status. */

@@ -46,6 +46,14 @@ import {
 const MAX_SWAP_ATTEMPTS = 8;
 
 export class StoreCatalog implements Catalog {
+  /**
+   * Commits to one table from this process run one at a time, so that
+   * removeUncommittedMetadata never mistakes a commit in flight for a crash's
+   * leftover. One broker per metadata store (src/cluster/membership.ts), so a
+   * lock in this process covers every writer of these metadata files.
+   */
+  private readonly tableLocks = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly store: CatalogStore,
     private readonly io: FileIO,
@@ -134,6 +142,10 @@ export class StoreCatalog implements Catalog {
   }
 
   async commitTable(id: TableIdentifier, requirements: readonly TableRequirement[], updates: readonly TableUpdate[]): Promise<LoadedTable> {
+    return this.locked(id, () => this.commitUnlocked(id, requirements, updates));
+  }
+
+  private async commitUnlocked(id: TableIdentifier, requirements: readonly TableRequirement[], updates: readonly TableUpdate[]): Promise<LoadedTable> {
     for (let attempt = 1; ; attempt++) {
       const location = await this.store.catalogTableLocation(id.namespace, id.name);
       if (location === null) {
@@ -202,6 +214,34 @@ export class StoreCatalog implements Catalog {
     }
   }
 
+  async removeUncommittedMetadata(id: TableIdentifier): Promise<number> {
+    return this.locked(id, async () => {
+      const location = await this.store.catalogTableLocation(id.namespace, id.name);
+      if (location === null) return 0;
+      const metadata = await this.readMetadata(location);
+      if (!this.io.owns(metadata.location)) return 0;
+      const current = versionOf(location);
+      const leftovers: string[] = [];
+      for await (const o of this.io.list(`${metadata.location}/metadata/`)) {
+        if (METADATA_FILE.test(o.uri) && versionOf(o.uri) > current) leftovers.push(o.uri);
+      }
+      await this.io.delete(leftovers);
+      return leftovers.length;
+    });
+  }
+
+  private async locked<T>(id: TableIdentifier, run: () => Promise<T>): Promise<T> {
+    const key = JSON.stringify([...id.namespace, id.name]);
+    const previous = this.tableLocks.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(run);
+    this.tableLocks.set(key, next);
+    try {
+      return await next;
+    } finally {
+      if (this.tableLocks.get(key) === next) this.tableLocks.delete(key);
+    }
+  }
+
   async readMetadata(location: string): Promise<TableMetadata> {
     return JSON.parse((await this.io.read(location)).toString('utf8')) as TableMetadata;
   }
@@ -235,8 +275,10 @@ function metadataFile(tableLocation: string, version: number): string {
   return `${tableLocation}/metadata/${String(version).padStart(5, '0')}-${randomUUID()}.metadata.json`;
 }
 
+const METADATA_FILE = /\/(\d+)-[^/]*\.metadata\.json$/;
+
 function versionOf(metadataLocation: string): number {
-  const m = /\/(\d+)-[^/]*\.metadata\.json$/.exec(metadataLocation);
+  const m = METADATA_FILE.exec(metadataLocation);
   return m === null ? 0 : Number(m[1]);
 }
 

@@ -28,6 +28,14 @@ export interface PreparedCommit {
   readonly snapshotId: number;
 }
 
+/**
+ * Java's names ({uuid}-m0.avro, snap-{id}-{attempt}-{uuid}.avro) with a tag,
+ * so that orphan cleanup can tell Floe's uncommitted files from those of
+ * another engine's commit in flight on the same table.
+ */
+export const FILE_TAG = 'floe-';
+export const isFloeMetadataFile = (uri: string): boolean => /\/(floe-[^/]+-m\d+|snap-\d+-\d+-floe-[^/]+)\.avro$/.test(uri);
+
 export async function prepareAppend(io: FileIO, base: TableMetadata, request: AppendRequest, now = Date.now()): Promise<PreparedCommit> {
   const parent = currentSnapshot(base);
   const spec = defaultSpec(base);
@@ -57,7 +65,7 @@ export async function prepareAppend(io: FileIO, base: TableMetadata, request: Ap
       schema,
       request.files.map((f) => ({ status: EntryStatus.ADDED, snapshotId, sequenceNumber: null, fileSequenceNumber: null, dataFile: f })),
     );
-    const manifestPath = `${base.location}/metadata/${commitId}-m0.avro`;
+    const manifestPath = `${base.location}/metadata/${FILE_TAG}${commitId}-m0.avro`;
     await io.write(manifestPath, manifest);
     written.push(manifestPath);
     manifests.unshift({
@@ -77,7 +85,7 @@ export async function prepareAppend(io: FileIO, base: TableMetadata, request: Ap
       partitions: partitionSummaries(spec, schema, request.files),
     });
   }
-  const listPath = `${base.location}/metadata/snap-${snapshotId}-1-${commitId}.avro`;
+  const listPath = `${base.location}/metadata/snap-${snapshotId}-1-${FILE_TAG}${commitId}.avro`;
   await io.write(listPath, await writeManifestList(manifests, { snapshotId, parentSnapshotId: parent?.['snapshot-id'] ?? null, sequenceNumber }));
   written.push(listPath);
   const snapshot: Snapshot = {
