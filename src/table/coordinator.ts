@@ -87,13 +87,16 @@ interface TableState {
 }
 
 const READ_BYTES = 4 * 1024 * 1024;
+const UNKNOWN_SCHEMA: SchemaText = { schemaType: 'UNKNOWN', schema: '', references: [] };
 const MAX_COMMIT_ATTEMPTS = 10;
 
 export class TableTopicCoordinator {
   private readonly table: TableState;
   private readonly dlq: TableState;
   private readonly partitions = new Map<number, PartitionState>();
-  private readonly schemaTexts = new Map<number, SchemaText | null>();
+  private readonly schemaTexts = new Map<number, SchemaText>();
+  /** Schema ids the registry did not know when a record named them: asked again while a partition is stopped on one. */
+  private readonly unknownSchemaIds = new Set<number>();
   /** The table schema conversion writes with: the table's, evolved by the schemas seen since. */
   private working: IcebergSchema | null = null;
   private spec: PartitionSpec = { 'spec-id': 0, fields: [] };
@@ -162,6 +165,7 @@ export class TableTopicCoordinator {
   async runOnce(): Promise<void> {
     const started = performance.now();
     if (!this.initialized) await this.initialize();
+    if ([...this.partitions.values()].some((s) => s.error !== null)) await this.retryUnknownSchemas();
     for (let p = 0; p < this.log.partitionCount(); p++) await this.convertPartition(p);
     for (const [p, state] of this.partitions) {
       const files = await state.session.flush();
@@ -312,16 +316,36 @@ export class TableTopicCoordinator {
   /** Fetches schemas a session asked for, evolving the table schema to cover them first. */
   private async provideSchemas(state: PartitionState, ids: readonly number[]): Promise<void> {
     const texts = new Map<number, SchemaText>();
-    for (const id of ids) {
-      let text = this.schemaTexts.get(id);
-      if (text === undefined) {
-        text = await this.deps.schemas.schema(id);
-        this.schemaTexts.set(id, text);
-      }
-      texts.set(id, text ?? { schemaType: 'UNKNOWN', schema: '', references: [] });
-      if (text !== null && text.schemaType === 'AVRO') await this.evolve(text);
-    }
+    for (const id of ids) texts.set(id, (await this.fetchSchema(id)) ?? UNKNOWN_SCHEMA);
     await state.session.addSchemas(texts);
+  }
+
+  private async fetchSchema(id: number): Promise<SchemaText | null> {
+    let text = this.schemaTexts.get(id) ?? null;
+    if (text === null) {
+      text = await this.deps.schemas.schema(id);
+      if (text === null) {
+        this.unknownSchemaIds.add(id);
+        return null;
+      }
+      this.unknownSchemaIds.delete(id);
+      this.schemaTexts.set(id, text);
+      if (text.schemaType === 'AVRO') await this.evolve(text);
+    }
+    return text;
+  }
+
+  /**
+   * A partition stopped (errors.tolerance=none) on a record whose schema was
+   * not registered resumes once it is: every session learns the schema.
+   */
+  private async retryUnknownSchemas(): Promise<void> {
+    const found = new Map<number, SchemaText>();
+    for (const id of [...this.unknownSchemaIds]) {
+      const text = await this.fetchSchema(id);
+      if (text !== null) found.set(id, text);
+    }
+    if (found.size > 0) for (const s of this.partitions.values()) await s.session.addSchemas(found);
   }
 
   private async evolve(text: SchemaText): Promise<void> {

@@ -6,8 +6,9 @@
 import { IcebergRestCatalog } from 'iceberg-js';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestBroker, type TestBroker } from '../helpers/broker.js';
-import { currentSnapshotOf, dataFilePaths, duckRows, loadTable, parquetFieldIds, type TableJson } from '../helpers/iceberg.js';
+import { capturingLogger, startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { metricValue, scrape } from '../helpers/metrics.js';
+import { committedOffsets, currentSnapshotOf, dataFilePaths, duckRows, loadTable, parquetFieldIds, waitForTable, type TableJson } from '../helpers/iceberg.js';
 
 let broker: TestBroker;
 let kafka: Kafka;
@@ -215,4 +216,81 @@ describe('table topics with Avro values from the schema registry', () => {
     const dead = await rows(await dataFiles(`${topic}_dlq`), "_kafka_key AS k, decode(_kafka_value) AS v, _error AS e, _schema_id AS sid, _kafka_metadata.offset AS o");
     expect(dead).toEqual([{ k: 'bad', v: '{"not":"avro"}', e: expect.stringContaining('Confluent wire format'), sid: null, o: '4' }]);
   });
+});
+
+describe('errors.tolerance=none', () => {
+  test("a record that cannot be converted stops only its partition, shows in the log, the metric and /table-topics, and conversion resumes once it is fixed", async () => {
+    const { logger, lines } = capturingLogger();
+    const b = await startTestBroker({}, undefined, logger);
+    const k = new Kafka({ clientId: 'tolerance', brokers: [b.bootstrap], logLevel: logLevel.NOTHING });
+    const p = k.producer();
+    const admin = k.admin();
+    try {
+      await p.connect();
+      await admin.connect();
+      const topic = 'strict';
+      const configs = { 'automq.table.topic.enable': 'true', 'automq.table.topic.commit.interval.ms': '300', 'automq.table.topic.convert.value.type': 'by_schema_id', 'automq.table.topic.errors.tolerance': 'none' };
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }] });
+      const { SchemaRegistry } = await import('@kafkajs/confluent-schema-registry');
+      const registry = new SchemaRegistry({ host: `http://127.0.0.1:${b.registryPort}` });
+      const schemaA = { type: 'record', name: 'Reading', fields: [{ name: 'n', type: 'int' }] };
+      const schemaB = { type: 'record', name: 'Reading', fields: [{ name: 'n', type: 'int' }, { name: 'unit', type: ['null', 'string'], default: null }] };
+      const { id: a } = await registry.register({ type: 'AVRO' as never, schema: JSON.stringify(schemaA) } as never, { subject: `${topic}-value` });
+      // A record in the wire format naming the id the next registration will get: unknown for now.
+      const next = a + 1;
+      const pending = Buffer.concat([Buffer.from([0, 0, 0, 0, next]), Buffer.from([4, 0])]); // n=2 (zigzag 4), unit=null (branch 0)
+      const good = async (n: number) => registry.encode(a, { n });
+      await p.send({ topic, messages: [{ partition: 0, value: await good(0) }, { partition: 0, value: await good(1) }, { partition: 0, value: pending }, { partition: 0, value: await good(3) }] });
+      await p.send({ topic, messages: await Promise.all([10, 11, 12].map(async (n) => ({ partition: 1, value: await good(n) }))) });
+
+      const catalogUrl = `http://127.0.0.1:${b.catalogPort}`;
+      const metricsUrl = `http://127.0.0.1:${b.metricsPort}`;
+      const stoppedAt = await waitForTable(catalogUrl, 'default', topic, (t) => committedOffsets(t)['0'] === 2 && committedOffsets(t)['1'] === 3);
+      expect((await duckRows(await dataFilePaths(stoppedAt.metadata), '_kafka_value.n AS n', 'n')).map((r) => r.n)).toEqual([0, 1, 10, 11, 12]);
+      const status = (await (await fetch(`${metricsUrl}/table-topics`)).json()) as { topic: string; table: string; partitions: { partition: number; committedOffset: number; error: { offset: number; message: string } | null }[] }[];
+      const strict = status.find((s) => s.topic === topic)!;
+      expect(strict.table).toBe('default.strict');
+      expect(strict.partitions).toEqual([
+        expect.objectContaining({ partition: 0, committedOffset: 2, error: { offset: 2, message: expect.stringContaining(String(next)) } }),
+        expect.objectContaining({ partition: 1, committedOffset: 3, error: null }),
+      ]);
+      expect(metricValue(await scrape(metricsUrl), 'floe_table_stopped_partitions', { topic })).toBe(1);
+      expect(lines.some((l) => l.level === 50 && l.msg.includes('table conversion stopped') && l.partition === 0 && l.offset === 2)).toBe(true);
+      // Still stopped an interval later: nothing past the bad record, nothing dropped.
+      await new Promise((r) => setTimeout(r, 700));
+      expect(committedOffsets((await loadTable(catalogUrl, 'default', topic))!.metadata)['0']).toBe(2);
+
+      // The fix: the schema the record names is registered. The partition resumes where it stopped.
+      const { id: b2 } = await registry.register({ type: 'AVRO' as never, schema: JSON.stringify(schemaB) } as never, { subject: `${topic}-value` });
+      expect(b2).toBe(next);
+      const resumed = await waitForTable(catalogUrl, 'default', topic, (t) => committedOffsets(t)['0'] === 4);
+      expect(await duckRows(await dataFilePaths(resumed.metadata), '_kafka_value.n AS n, _kafka_value.unit AS unit, _kafka_metadata.partition AS p', 'p, n')).toEqual([
+        { n: 0, unit: null, p: 0 },
+        { n: 1, unit: null, p: 0 },
+        { n: 2, unit: null, p: 0 },
+        { n: 3, unit: null, p: 0 },
+        { n: 10, unit: null, p: 1 },
+        { n: 11, unit: null, p: 1 },
+        { n: 12, unit: null, p: 1 },
+      ]);
+      expect(metricValue(await scrape(metricsUrl), 'floe_table_stopped_partitions', { topic })).toBe(0);
+
+      // A record no schema can fix stops the partition again; switching the topic to invalid_data sends it to the dead-letter table.
+      await p.send({ topic, messages: [{ partition: 0, value: Buffer.from('not avro') }, { partition: 0, value: await good(5) }] });
+      const stoppedOffset = async () => ((await (await fetch(`${metricsUrl}/table-topics`)).json()) as typeof status).find((s) => s.topic === topic)!.partitions[0].error?.offset;
+      for (const deadline = Date.now() + 10_000; (await stoppedOffset()) !== 4; ) {
+        if (Date.now() > deadline) throw new Error('partition 0 did not stop at offset 4');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: topic, configEntries: Object.entries({ ...configs, 'automq.table.topic.errors.tolerance': 'invalid_data' }).map(([name, value]) => ({ name, value })) }] });
+      const fixed = await waitForTable(catalogUrl, 'default', topic, (t) => committedOffsets(t)['0'] === 6);
+      expect((await duckRows(await dataFilePaths(fixed.metadata), '_kafka_value.n AS n', 'n')).map((r) => r.n)).toEqual([0, 1, 2, 3, 5, 10, 11, 12]);
+      const dlq = await waitForTable(catalogUrl, 'default', `${topic}_dlq`, (t) => currentSnapshotOf(t) !== undefined);
+      expect(await duckRows(await dataFilePaths(dlq.metadata), "decode(_kafka_value) AS v, _kafka_metadata.offset AS o", 'o')).toEqual([{ v: 'not avro', o: '4' }]);
+    } finally {
+      await p.disconnect();
+      await admin.disconnect();
+      await b.cleanup();
+    }
+  }, 60_000);
 });
