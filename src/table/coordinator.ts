@@ -176,7 +176,10 @@ export class TableTopicCoordinator {
     const offsets = new Map(this.table.offsets);
     for (const [p, s] of this.partitions) offsets.set(p, s.nextOffset);
     const advanced = [...offsets].some(([p, o]) => this.table.offsets.get(p) !== o);
-    if (!advanced && this.table.pending.length === 0) return;
+    if (!advanced && this.table.pending.length === 0) {
+      await this.commitSpecChange();
+      return;
+    }
     crashPoint('after-data-files');
     const files = this.table.pending.length + this.dlq.pending.length;
     if (this.dlq.pending.length > 0) await this.commit(this.dlq, rawSchema(this.layout, true), { 'spec-id': 0, fields: [] }, offsets);
@@ -459,6 +462,24 @@ export class TableTopicCoordinator {
     }
     t.pending = [];
     t.offsets = new Map(offsets);
+  }
+
+  /** A partition.by change with no data to commit still shows in the table at once, as a spec-only commit. */
+  private async commitSpecChange(): Promise<void> {
+    const t = this.table;
+    if (t.loaded === null) return;
+    const base = t.loaded.metadata;
+    const updates = specUpdates(base, this.spec);
+    if (updates.length === 0) return;
+    t.loaded = await this.deps.catalog.commitTable(
+      t.id,
+      [
+        { type: 'assert-table-uuid', uuid: base['table-uuid'] },
+        { type: 'assert-default-spec-id', 'default-spec-id': base['default-spec-id'] },
+      ],
+      updates,
+    );
+    this.deps.log.info({ topic: this.topic, specId: t.loaded.metadata['default-spec-id'] }, 'table partition spec changed');
   }
 
   private async resetSessions(): Promise<void> {

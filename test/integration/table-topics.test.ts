@@ -5,10 +5,14 @@
 
 import { IcebergRestCatalog } from 'iceberg-js';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { capturingLogger, startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { metricValue, scrape } from '../helpers/metrics.js';
-import { committedOffsets, currentSnapshotOf, dataFilePaths, duckRows, loadTable, parquetFieldIds, waitForTable, type TableJson } from '../helpers/iceberg.js';
+import { committedOffsets, currentSnapshotOf, dataFilePaths, duckRows, liveEntries, loadTable, parquetFieldIds, waitForTable, type TableJson } from '../helpers/iceberg.js';
+import { readManifestList } from '../../src/table/iceberg/manifest.js';
+import { bucketOf, hashString } from '../../src/table/iceberg/transforms.js';
 
 let broker: TestBroker;
 let kafka: Kafka;
@@ -291,6 +295,78 @@ describe('errors.tolerance=none', () => {
       await p.disconnect();
       await admin.disconnect();
       await b.cleanup();
+    }
+  }, 60_000);
+});
+
+describe('partition.by', () => {
+  test('data files are partitioned by bucket and day with the partition values in the manifests; changing partition.by evolves the spec and old files keep theirs', async () => {
+    const topic = 'clicks';
+    const configs = {
+      'automq.table.topic.enable': 'true',
+      'automq.table.topic.commit.interval.ms': '300',
+      'automq.table.topic.convert.value.type': 'by_schema_id',
+      'automq.table.topic.transform.value.type': 'flatten',
+      'automq.table.topic.partition.by': '[bucket(user, 4), day(ts)]',
+    };
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }] });
+      const { SchemaRegistry } = await import('@kafkajs/confluent-schema-registry');
+      const registry = new SchemaRegistry({ host: `http://127.0.0.1:${broker.registryPort}` });
+      const schema = { type: 'record', name: 'Click', fields: [{ name: 'user', type: 'string' }, { name: 'ts', type: { type: 'long', logicalType: 'timestamp-millis' } }, { name: 'country', type: 'string' }] };
+      const { id } = await registry.register({ type: 'AVRO' as never, schema: JSON.stringify(schema) } as never, { subject: `${topic}-value` });
+      const DAY = 86_400_000;
+      const base = Date.UTC(2026, 10, 20);
+      const click = (i: number) => ({ user: `u${i % 10}`, ts: base + (i % 3) * DAY + i * 1000, country: i % 2 === 0 ? 'FR' : 'DE' });
+      await producer.send({ topic, messages: await Promise.all(Array.from({ length: 40 }, async (_, i) => ({ value: await registry.encode(id, click(i)) }))) });
+
+      const catalogUrl = `http://127.0.0.1:${broker.catalogPort}`;
+      const first = await waitForTable(catalogUrl, 'default', topic, (t) => committedOffsets(t)['0'] === 40);
+      const m1 = first.metadata;
+      const schemaFields = (m1.schemas as { 'schema-id': number; fields: { id: number; name: string }[] }[]).find((s) => s['schema-id'] === m1['current-schema-id'])!.fields;
+      const idOf = (name: string) => schemaFields.find((f) => f.name === name)!.id;
+      expect(m1['partition-specs']).toEqual([
+        {
+          'spec-id': 0,
+          fields: [
+            { name: 'user_bucket', transform: 'bucket[4]', 'source-id': idOf('user'), 'field-id': 1000 },
+            { name: 'ts_day', transform: 'day', 'source-id': idOf('ts'), 'field-id': 1001 },
+          ],
+        },
+      ]);
+      // One file per partition tuple, and every row of a file belongs to the tuple its manifest entry names.
+      const entries = await liveEntries(m1);
+      const tuples = new Set(Array.from({ length: 40 }, (_, i) => `${bucketOf(hashString(click(i).user), 4)}/${Math.floor(click(i).ts / DAY)}`));
+      expect(entries.map((e) => `${e.dataFile.partition.user_bucket}/${e.dataFile.partition.ts_day}`).sort()).toEqual([...tuples].sort());
+      for (const e of entries) {
+        const rows = await duckRows([fileURLToPath(e.dataFile.filePath)], 'user, epoch_ms(ts) AS ts', 'ts');
+        expect(rows.length).toBe(e.dataFile.recordCount);
+        for (const r of rows) {
+          expect(bucketOf(hashString(r.user as string), 4)).toBe(e.dataFile.partition.user_bucket);
+          expect(Math.floor(Number(r.ts) / DAY)).toBe(e.dataFile.partition.ts_day);
+        }
+      }
+
+      await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: topic, configEntries: Object.entries({ ...configs, 'automq.table.topic.partition.by': '[country]' }).map(([name, value]) => ({ name, value })) }] });
+      // The new spec is committed at once, before any record needs it.
+      await waitForTable(catalogUrl, 'default', topic, (t) => t['default-spec-id'] === 1);
+      await producer.send({ topic, messages: await Promise.all(Array.from({ length: 10 }, async (_, i) => ({ value: await registry.encode(id, click(40 + i)) }))) });
+      const second = await waitForTable(catalogUrl, 'default', topic, (t) => committedOffsets(t)['0'] === 50);
+      const m2 = second.metadata;
+      expect(m2['default-spec-id']).toBe(1);
+      expect(m2['partition-specs'][1]).toEqual({ 'spec-id': 1, fields: [{ name: 'country', transform: 'identity', 'source-id': idOf('country'), 'field-id': 1002 }] });
+      const manifests = await readManifestList(await readFile(fileURLToPath(currentSnapshotOf(m2)!['manifest-list'])));
+      expect(manifests.map((m) => m.partitionSpecId).sort()).toEqual([0, 1]);
+      const after = await liveEntries(m2);
+      const newFiles = after.filter((e) => 'country' in e.dataFile.partition);
+      expect(newFiles.map((e) => e.dataFile.partition).sort((a, b) => String(a.country).localeCompare(String(b.country)))).toEqual([{ country: 'DE' }, { country: 'FR' }]);
+      expect(after.length).toBe(entries.length + 2);
+      const all = await duckRows(await dataFilePaths(m2), "user, epoch_ms(ts) AS ts, country", 'ts');
+      expect(all).toEqual(Array.from({ length: 50 }, (_, i) => click(i)).sort((a, b) => a.ts - b.ts).map((c) => ({ ...c, ts: String(c.ts) })));
+    } finally {
+      await admin.disconnect();
     }
   }, 60_000);
 });
