@@ -146,6 +146,18 @@ export class BrokerMetrics {
     labelNames: ['topic'] as const,
     registers: [this.registry],
   });
+  readonly tableExpiredSnapshots = new Counter({
+    name: 'floe_table_expired_snapshots_total',
+    help: 'Snapshots removed from table topics\' tables by expire.snapshot, by topic.',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
+  readonly tableDeletedFiles = new Counter({
+    name: 'floe_table_deleted_files_total',
+    help: 'Manifest lists, manifests and data files deleted because only expired snapshots reached them, by topic.',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
   readonly tableLagRecords = new Gauge({
     name: 'floe_table_lag_records',
     help: 'Records in the log that the table has not committed yet, by topic.',

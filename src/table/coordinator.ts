@@ -25,6 +25,7 @@ import { rawSchema, schemaLayout, usesSchema, type Layout } from './convert/layo
 import type { ConvertPool, ConvertSession } from './convert/pool.js';
 import { crashPoint } from './crash-points.js';
 import type { FileIO } from './file-io.js';
+import { planExpiry, unreachableFiles } from './iceberg/expire-snapshots.js';
 import { isFloeMetadataFile, prepareAppend } from './iceberg/fast-append.js';
 import { readManifest, readManifestList, type DataFile } from './iceberg/manifest.js';
 import { currentSchema, currentSnapshot, defaultSpec, PARTITION_FIELD_ID_START, type PartitionSpec, type TableMetadata, type TableUpdate } from './iceberg/metadata.js';
@@ -61,6 +62,7 @@ export interface CoordinatorDeps {
   readonly readBytes?: number;
   readonly onCommit?: (stats: { topic: string; records: number; deadLetters: number; files: number; seconds: number }) => void;
   readonly onFailure?: (topic: string) => void;
+  readonly onExpire?: (stats: { topic: string; snapshots: number; files: number }) => void;
 }
 
 export interface PartitionStatus {
@@ -103,6 +105,7 @@ export class TableTopicCoordinator {
   private initialized = false;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
   private commitSeq = 0;
   private commitId = randomUUID();
@@ -130,7 +133,7 @@ export class TableTopicCoordinator {
   start(): void {
     const tick = () => {
       if (this.stopped) return;
-      this.running = this.runOnce()
+      this.running = this.exclusive(() => this.runOnce())
         .catch((err: unknown) => {
           this.lastCommitError = (err as Error).message;
           this.deps.onFailure?.(this.topic);
@@ -161,6 +164,23 @@ export class TableTopicCoordinator {
     return out;
   }
 
+  /** Records the log has committed and the table has not. */
+  lag(): number {
+    let lag = 0;
+    for (let p = 0; p < this.log.partitionCount(); p++) {
+      const b = this.log.bounds(p);
+      if (b !== null) lag += Math.max(0, b.end - Math.max(b.start, this.table.offsets.get(p) ?? b.start));
+    }
+    return lag;
+  }
+
+  /** Runs table work one piece at a time: an interval's commit and a maintenance call never interleave. */
+  private exclusive<T>(run: () => Promise<T>): Promise<T> {
+    const next = this.queue.catch(() => undefined).then(run);
+    this.queue = next;
+    return next;
+  }
+
   /** One commit interval: convert up to each partition's committed end, then commit. */
   async runOnce(): Promise<void> {
     const started = performance.now();
@@ -187,6 +207,41 @@ export class TableTopicCoordinator {
     this.lastCommitError = null;
     this.commitId = randomUUID();
     this.deps.onCommit?.({ topic: this.topic, records, deadLetters, files, seconds: (performance.now() - started) / 1000 });
+    if (this.settings.expireSnapshots) await this.expire(Date.now());
+  }
+
+  /**
+   * Expires snapshots older than expire.snapshot.older.than.hours before
+   * `now` (keeping retain.last) in the table and its dead-letter table, and
+   * deletes the files only they reached. Runs after every commit; callable
+   * with another `now` to see what a later run would do.
+   */
+  async expireSnapshots(now: number): Promise<{ snapshots: number; files: number }> {
+    return this.exclusive(() => this.expire(now));
+  }
+
+  private async expire(now: number): Promise<{ snapshots: number; files: number }> {
+    let snapshots = 0;
+    let files = 0;
+    for (const t of [this.table, this.dlq]) {
+      const before = t.loaded?.metadata;
+      if (before === undefined) continue;
+      const plan = planExpiry(before, { expireBefore: now - this.settings.expireOlderThanMs, retainLast: this.settings.retainLast });
+      if (plan === null) continue;
+      try {
+        t.loaded = await this.deps.catalog.commitTable(t.id, plan.requirements, plan.updates);
+      } catch (err) {
+        if (isCommitConflict(err)) return { snapshots, files }; // another commit landed; the next run plans again
+        throw err;
+      }
+      const gone = this.deps.io.owns(before.location) ? await unreachableFiles(this.deps.io, before, t.loaded.metadata) : [];
+      await this.deps.io.delete(gone);
+      snapshots += plan.snapshotIds.length;
+      files += gone.length;
+      this.deps.log.info({ topic: this.topic, table: t.id.name, snapshots: plan.snapshotIds.length, files: gone.length }, 'expired table snapshots');
+    }
+    if (snapshots > 0) this.deps.onExpire?.({ topic: this.topic, snapshots, files });
+    return { snapshots, files };
   }
 
   private async initialize(): Promise<void> {
@@ -414,7 +469,14 @@ export class TableTopicCoordinator {
         name: id.name,
         schema,
         partitionSpec: spec,
-        properties: { 'floe.kafka.topic': this.topic, 'write.format.default': 'parquet', 'write.parquet.compression-codec': 'zstd' },
+        properties: {
+          'floe.kafka.topic': this.topic,
+          'write.format.default': 'parquet',
+          'write.parquet.compression-codec': 'zstd',
+          // A commit per interval would otherwise keep every metadata file forever.
+          'write.metadata.delete-after-commit.enabled': 'true',
+          'write.metadata.previous-versions-max': '100',
+        },
       });
     } catch (err) {
       if (err instanceof CatalogError && err.type === 'AlreadyExistsException') return this.deps.catalog.loadTable(id);

@@ -94,6 +94,7 @@ export class TableService {
       for (const { coordinator } of this.coordinators.values()) {
         const status = coordinator.status();
         this.metrics.tableStoppedPartitions.labels(coordinator.topic).set(status.filter((p) => p.error !== null).length);
+        this.metrics.tableLagRecords.labels(coordinator.topic).set(coordinator.lag());
       }
     });
     const tick = () => {
@@ -138,6 +139,10 @@ export class TableService {
           this.metrics.tableCommitSeconds.observe(s.seconds);
         },
         onFailure: (topic) => this.metrics.tableCommits.labels(topic, 'failed').inc(),
+        onExpire: (s) => {
+          this.metrics.tableExpiredSnapshots.labels(s.topic).inc(s.snapshots);
+          this.metrics.tableDeletedFiles.labels(s.topic).inc(s.files);
+        },
       });
       this.coordinators.set(name, { settings: JSON.stringify(t.table), coordinator });
       coordinator.start();

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { capturingLogger, startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { metricValue, scrape } from '../helpers/metrics.js';
-import { committedOffsets, currentSnapshotOf, dataFilePaths, duckRows, liveEntries, loadTable, parquetFieldIds, waitForTable, type TableJson } from '../helpers/iceberg.js';
+import { committedOffsets, currentSnapshotOf, dataFilePaths, duckRows, liveEntries, loadTable, parquetFieldIds, tableFiles, waitForTable, type TableJson } from '../helpers/iceberg.js';
 import { readManifestList } from '../../src/table/iceberg/manifest.js';
 import { bucketOf, hashString } from '../../src/table/iceberg/transforms.js';
 
@@ -368,5 +368,49 @@ describe('partition.by', () => {
     } finally {
       await admin.disconnect();
     }
+  }, 60_000);
+});
+
+describe('maintenance', () => {
+  test('expiring snapshots keeps retain.last, deletes the manifest lists only they reached, and the table still reads whole; old metadata files are deleted past previous-versions-max', async () => {
+    const topic = 'expiring';
+    await createTableTopic(topic, 1, { 'automq.table.topic.commit.interval.ms': '200', 'automq.table.topic.expire.snapshot.retain.last': '2' });
+    const catalogUrl = `http://127.0.0.1:${broker.catalogPort}`;
+    // Five commits of ten records each.
+    for (let round = 0; round < 5; round++) {
+      await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `r${round}-${i}` })) });
+      await waitForTable(catalogUrl, 'default', topic, (t) => committedOffsets(t)['0'] === (round + 1) * 10);
+    }
+    // A user lowers the number of old metadata files the table keeps, through the REST catalog.
+    const props = await fetch(`${catalogUrl}/v1/namespaces/default/tables/${topic}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ requirements: [], updates: [{ action: 'set-properties', updates: { 'write.metadata.previous-versions-max': '2' } }] }),
+    });
+    expect(props.status).toBe(200);
+    const before = (await loadTable(catalogUrl, 'default', topic))!;
+    // Younger than expire.snapshot.older.than.hours (1): nothing expired on the way.
+    expect(before.metadata.snapshots).toHaveLength(5);
+    const lists = before.metadata.snapshots!.map((s) => s['manifest-list']);
+    const exists = async (uri: string) => readFile(fileURLToPath(uri)).then(() => true, () => false);
+
+    // As the coordinator will two hours from now.
+    const coordinator = broker.tables.coordinator(topic)!;
+    expect(await coordinator.expireSnapshots(Date.now() + 2 * 3_600_000)).toEqual({ snapshots: 3, files: 3 });
+    const after = (await loadTable(catalogUrl, 'default', topic))!;
+    const current = currentSnapshotOf(after.metadata)!;
+    expect(after.metadata.snapshots!.map((s) => s['snapshot-id'])).toEqual(before.metadata.snapshots!.slice(3).map((s) => s['snapshot-id']));
+    expect(current['snapshot-id']).toBe(currentSnapshotOf(before.metadata)!['snapshot-id']);
+    expect(await Promise.all(lists.map(exists))).toEqual([false, false, false, true, true]);
+    const got = await duckRows(await dataFilePaths(after.metadata), 'decode(_kafka_value) AS v', '_kafka_metadata.offset');
+    expect(got.map((r) => r.v)).toEqual(Array.from({ length: 50 }, (_, i) => `r${Math.floor(i / 10)}-${i % 10}`));
+    expect(metricValue(await scrape(`http://127.0.0.1:${broker.metricsPort}`), 'floe_table_expired_snapshots_total', { topic })).toBe(3);
+    // Nothing more to expire: the newest two are kept whatever their age.
+    expect(await coordinator.expireSnapshots(Date.now() + 2 * 3_600_000)).toEqual({ snapshots: 0, files: 0 });
+
+    // The metadata log holds two entries and the files that fell off it are gone.
+    expect(after.metadata['metadata-log']).toHaveLength(2);
+    const metadataFiles = (await tableFiles(after.metadata)).filter((f) => f.endsWith('.metadata.json'));
+    expect(metadataFiles.map((f) => `${after.metadata.location}/${f}`).sort()).toEqual([after.metadataLocation, ...after.metadata['metadata-log']!.map((e) => e['metadata-file'])].sort());
   }, 60_000);
 });

@@ -165,6 +165,7 @@ export class StoreCatalog implements Catalog {
       crashPoint('after-metadata-file');
       try {
         await this.store.catalogSwapTable(id.namespace, id.name, location, next);
+        await this.deleteDroppedMetadata(base, location, metadata, next);
         return { metadataLocation: next, metadata };
       } catch (err) {
         await this.io.delete([next]).catch(() => undefined);
@@ -173,6 +174,15 @@ export class StoreCatalog implements Catalog {
         if (attempt >= MAX_SWAP_ATTEMPTS) throw commitFailed(err.message);
       }
     }
+  }
+
+  /** write.metadata.delete-after-commit.enabled: metadata files that fell off the metadata log are deleted. */
+  private async deleteDroppedMetadata(base: TableMetadata, baseFile: string, metadata: TableMetadata, file: string): Promise<void> {
+    if (metadata.properties['write.metadata.delete-after-commit.enabled'] !== 'true') return;
+    const kept = new Set([file, ...metadata['metadata-log'].map((e) => e['metadata-file'])]);
+    const dropped = [baseFile, ...base['metadata-log'].map((e) => e['metadata-file'])].filter((f) => !kept.has(f) && this.io.owns(f));
+    // The commit has landed; a file left behind is only garbage, never a reason to fail it.
+    await this.io.delete(dropped).catch(() => undefined);
   }
 
   private apply(base: TableMetadata, checked: TableMetadata | null, requirements: readonly TableRequirement[], updates: readonly TableUpdate[]): TableMetadata {

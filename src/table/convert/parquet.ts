@@ -38,9 +38,13 @@ async function footerFacts(bytes: Uint8Array, leafIds: number[]): Promise<{ colu
   const splitOffsets: number[] = [];
   try {
     const meta = file.metadata();
+    // Row groups follow the 4-byte magic back to back (the writer streams them
+    // in order); the footer API has no page offsets, so each start is summed.
+    let offset = 4;
     for (const rg of meta.rowGroups()) {
       const cols = rg.columns();
-      if (cols.length > 0) splitOffsets.push(Number(cols[0].fileOffset()));
+      splitOffsets.push(offset);
+      offset += rg.compressedSize();
       cols.forEach((c, i) => {
         const id = leafIds[i];
         if (id !== undefined) columnSizes.set(id, (columnSizes.get(id) ?? 0) + c.compressedSize());

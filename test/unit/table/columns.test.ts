@@ -1,0 +1,68 @@
+// Rows → Arrow columns → Parquet: the statistics manifests carry (value,
+// null and NaN counts, truncated bounds in single-value encoding) and a file
+// DuckDB reads back with the same values and an Iceberg field id per column.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { RowColumns } from '../../../src/table/convert/columns.js';
+import { writeParquet } from '../../../src/table/convert/parquet.js';
+import type { StructType } from '../../../src/table/iceberg/types.js';
+import { duckRows, parquetFieldIds } from '../../helpers/iceberg.js';
+
+const schema: StructType = {
+  type: 'struct',
+  fields: [
+    { id: 1, name: 'name', required: false, type: 'string' },
+    { id: 2, name: 'score', required: false, type: 'double' },
+    { id: 3, name: 'tags', required: false, type: { type: 'list', 'element-id': 5, element: 'int', 'element-required': false } },
+    { id: 4, name: 'at', required: false, type: { type: 'struct', fields: [{ id: 6, name: 'day', required: false, type: 'date' }] } },
+  ],
+};
+
+const long = 'abcdefghijklmnopqrstuvwxyz';
+const rows = [
+  { name: long, score: 1.5, tags: [3, null, 9], at: { day: 19_700 } },
+  { name: 'b', score: Number.NaN, tags: [], at: { day: null } },
+  { name: null, score: -2, tags: null, at: null },
+];
+
+const dir = mkdtempSync(join(tmpdir(), 'floe-columns-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('RowColumns', () => {
+  test('statistics: counts per leaf id, NaN counted apart and kept out of the bounds, string bounds truncated to 16 characters', () => {
+    const cols = new RowColumns(schema);
+    for (const r of rows) cols.push(r);
+    const s = cols.stats();
+    expect(Object.fromEntries(s.valueCounts)).toEqual({ 1: 3, 2: 3, 5: 3, 6: 3 });
+    expect(Object.fromEntries(s.nullValueCounts)).toEqual({ 1: 1, 2: 0, 5: 1, 6: 2 });
+    expect(Object.fromEntries(s.nanValueCounts)).toEqual({ 2: 1 });
+    expect(s.lowerBounds.get(1)!.toString()).toBe(long.slice(0, 16));
+    // The upper bound of a truncated string is its prefix with the last character incremented, so it still bounds.
+    expect(s.upperBounds.get(1)!.toString()).toBe('b');
+    expect(s.lowerBounds.get(2)!.readDoubleLE()).toBe(-2);
+    expect(s.upperBounds.get(2)!.readDoubleLE()).toBe(1.5);
+    // No bounds inside lists and maps, as Iceberg's Parquet metrics leave them out: a bound there says nothing of a row.
+    expect(s.lowerBounds.has(5)).toBe(false);
+    expect(s.upperBounds.has(5)).toBe(false);
+    expect(s.lowerBounds.get(6)!.readInt32LE()).toBe(19_700);
+  });
+
+  test('a Parquet file DuckDB reads back with the same values and an Iceberg field id on every column', async () => {
+    const cols = new RowColumns(schema);
+    for (const r of rows) cols.push(r);
+    const { bytes, columnSizes, splitOffsets } = await writeParquet(cols);
+    const file = join(dir, 'rows.parquet');
+    writeFileSync(file, bytes);
+    expect([...columnSizes.keys()].sort()).toEqual([1, 2, 5, 6]);
+    expect(splitOffsets).toEqual([4]);
+    expect(await duckRows([file], 'name, score::VARCHAR AS score, tags, "at".day::VARCHAR AS day', 'score')).toEqual([
+      { name: null, score: '-2.0', tags: null, day: null },
+      { name: long, score: '1.5', tags: [3, null, 9], day: '2023-12-09' },
+      { name: 'b', score: 'nan', tags: [], day: null },
+    ]);
+    const ids = Object.fromEntries((await parquetFieldIds(file)).map((c) => [c.name, c.fieldId]));
+    expect(ids).toMatchObject({ name: 1, score: 2, tags: 3, element: 5, at: 4, day: 6 });
+  });
+});
