@@ -4,7 +4,9 @@
 // reader compiled once per (writer schema, table schema) pair then maps the
 // decoded value onto the table's fields by name, as Iceberg resolves
 // columns: fields the writer lacks are null, fields the table lacks cannot
-// occur (the table schema is evolved first).
+// occur (the table schema is evolved first). Where the decoded value already
+// has the table's shape (records, lists, optional values) the reader is the
+// identity and nothing is copied.
 
 import avro from 'avsc';
 import type { IcebergType, StructType } from '../iceberg/types.js';
@@ -15,6 +17,13 @@ export class ConversionError extends Error {
 }
 
 type Reader = (v: unknown) => unknown;
+
+/**
+ * The reader of a value that already has the table's shape: avsc's record
+ * objects go to the columns as decoded, with no copy per row (the columns
+ * read fields by name and take a missing field as null).
+ */
+const same: Reader = (v) => v;
 
 /** Logical types whose stored form differs from Iceberg's: scaled to micros, or bytes to an unscaled bigint. */
 class ScaledLong extends avro.types.LogicalType {
@@ -46,11 +55,23 @@ const LOGICAL_TYPES = {
   decimal: UnscaledDecimal,
 } as unknown as Record<string, new (...args: unknown[]) => avro.types.LogicalType>;
 
+/**
+ * [null, T] decodes unwrapped (null or the T value itself, no object per
+ * value); every other union wrapped, so its branch is always known.
+ */
+function unwrapOptional(schema: avro.Schema, opts: avro.ForSchemaOptions): avro.Type | undefined {
+  if (!Array.isArray(schema) || schema.length !== 2) return undefined;
+  const isNull = (s: unknown) => s === 'null' || (typeof s === 'object' && s !== null && (s as { type?: unknown }).type === 'null');
+  if (schema.filter(isNull).length !== 1) return undefined;
+  return new avro.types.UnwrappedUnionType(schema, opts);
+}
+
 /** Parses a registry schema (with its references' schemas) into an avsc Type for decoding. */
 export function avroType(schema: string, references: readonly string[]): avro.Type {
   const registry: Record<string, avro.Type> = {};
-  for (const ref of references) avro.Type.forSchema(JSON.parse(ref) as avro.Schema, { registry, wrapUnions: true, logicalTypes: LOGICAL_TYPES });
-  return avro.Type.forSchema(JSON.parse(schema) as avro.Schema, { registry, wrapUnions: true, logicalTypes: LOGICAL_TYPES });
+  const opts = () => ({ registry, wrapUnions: true, logicalTypes: LOGICAL_TYPES, typeHook: unwrapOptional });
+  for (const ref of references) avro.Type.forSchema(JSON.parse(ref) as avro.Schema, opts());
+  return avro.Type.forSchema(JSON.parse(schema) as avro.Schema, opts());
 }
 
 /** Decodes one Avro datum that must span all of `payload`. */
@@ -80,6 +101,11 @@ function underlying(t: avro.Type): avro.Type {
 function compile(writer: avro.Type, table: IcebergType): Reader {
   const w = underlying(writer);
   if (w instanceof avro.types.WrappedUnionType) return compileUnion(w, table);
+  if (w instanceof avro.types.UnwrappedUnionType) {
+    // Only [null, T] is unwrapped (unwrapOptional): null, or T's value as is.
+    const inner = compile(w.types.find((t) => t.typeName !== 'null')!, table);
+    return inner === same ? same : (v) => (v === null || v === undefined ? null : inner(v));
+  }
   if (isStruct(table)) {
     if (!(w instanceof avro.types.RecordType)) throw new ConversionError(`expected a record for a struct, got ${w.typeName}`);
     const byName = new Map(w.fields.map((f) => [f.name, f]));
@@ -87,6 +113,7 @@ function compile(writer: avro.Type, table: IcebergType): Reader {
       const wf = byName.get(f.name);
       return { name: f.name, writerName: wf?.name, read: wf === undefined ? null : compile(wf.type, f.type) };
     });
+    if (parts.every((p) => p.read === null || p.read === same)) return same;
     return (v) => {
       if (v === null || v === undefined) return null;
       const o = v as Record<string, unknown>;
@@ -98,6 +125,7 @@ function compile(writer: avro.Type, table: IcebergType): Reader {
   if (isList(table)) {
     if (!(w instanceof avro.types.ArrayType)) throw new ConversionError(`expected an array for a list, got ${w.typeName}`);
     const el = compile(w.itemsType, table.element);
+    if (el === same) return same;
     return (v) => (v === null || v === undefined ? null : (v as unknown[]).map(el));
   }
   if (isMap(table)) {
@@ -106,7 +134,7 @@ function compile(writer: avro.Type, table: IcebergType): Reader {
     return (v) => (v === null || v === undefined ? null : Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, val(x)]));
   }
   // Primitives arrive as Iceberg holds them (enum symbols as strings, fixed/bytes as Buffers).
-  return (v) => v;
+  return same;
 }
 
 /** [null, T] reads as an optional T; other unions as the {tag, field0..N} struct avroToIceberg lays out. */

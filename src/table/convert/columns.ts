@@ -164,9 +164,15 @@ class PrimitiveColumn implements Column {
   private readonly values: Bytes;
   private readonly offsets = new Offsets();
   private view: DataView;
+  /** The values as a Buffer, for its UTF-8 writer; follows `values` when it grows. */
+  private buffer: Buffer;
   private nan = 0;
   private lower: PrimitiveValue | null = null;
   private upper: PrimitiveValue | null = null;
+  /** Strings and binaries: the bounds as bytes, compared in place against what was just written. */
+  private readonly lowerBytes: Bytes | null;
+  private readonly upperBytes: Bytes | null;
+  private boundsSeen = false;
 
   constructor(
     readonly type: PrimitiveType,
@@ -177,12 +183,19 @@ class PrimitiveColumn implements Column {
     this.width = k.width;
     this.values = new Bytes(k.kind === 'bool' ? 64 : 1024);
     this.view = new DataView(this.values.buf.buffer);
+    this.buffer = Buffer.from(this.values.buf.buffer);
+    const bytewise = k.kind === 'utf8' || k.kind === 'binary';
+    this.lowerBytes = bytewise ? new Bytes(64) : null;
+    this.upperBytes = bytewise ? new Bytes(64) : null;
   }
 
   private reserve(n: number): void {
     const before = this.values.buf;
     this.values.ensure(n);
-    if (this.values.buf !== before) this.view = new DataView(this.values.buf.buffer);
+    if (this.values.buf !== before) {
+      this.view = new DataView(this.values.buf.buffer);
+      this.buffer = Buffer.from(this.values.buf.buffer);
+    }
   }
 
   push(v: unknown): void {
@@ -229,18 +242,20 @@ class PrimitiveColumn implements Column {
       case 'utf8':
       case 'binary': {
         if (valid) {
-          if (typeof v === 'string') {
-            this.reserve(v.length * 3);
-            this.values.length += Buffer.from(this.values.buf.buffer, this.values.buf.byteOffset, this.values.buf.length).write(v, this.values.length, 'utf8');
-          } else {
+          const start = this.values.length;
+          if (typeof v === 'string') this.writeString(v);
+          else {
             const b = v as Uint8Array;
             this.reserve(b.length);
             this.values.buf.set(b, this.values.length);
             this.values.length += b.length;
           }
+          this.boundBytes(start, this.values.length);
         }
         this.offsets.put(i + 1, this.values.length);
-        break;
+        this.length++;
+        this.bytes = this.values.length + this.length;
+        return;
       }
       case 'fixed': {
         this.reserve(this.width);
@@ -264,6 +279,42 @@ class PrimitiveColumn implements Column {
     if (valid) this.bound(v as PrimitiveValue);
     this.length++;
     this.bytes = this.values.length + this.length;
+  }
+
+  /** UTF-8 into the values: short ASCII strings (most keys, codes, names) by hand, anything else by Buffer's encoder. */
+  private writeString(v: string): void {
+    const n = v.length;
+    this.reserve(n * 3);
+    const buf = this.values.buf;
+    let at = this.values.length;
+    if (n <= 64) {
+      let i = 0;
+      for (; i < n; i++) {
+        const c = v.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at++] = c;
+      }
+      if (i === n) {
+        this.values.length = at;
+        return;
+      }
+      at = this.values.length;
+    }
+    this.values.length = at + this.buffer.write(v, at, 'utf8');
+  }
+
+  /** Lower/upper bounds of strings and binaries, by unsigned bytes (UTF-8 byte order is code point order, as Iceberg orders). */
+  private boundBytes(start: number, end: number): void {
+    const lower = this.lowerBytes!;
+    const upper = this.upperBytes!;
+    if (!this.boundsSeen) {
+      copyInto(lower, this.values.buf, start, end);
+      copyInto(upper, this.values.buf, start, end);
+      this.boundsSeen = true;
+      return;
+    }
+    if (compareBytes(this.values.buf, start, end, lower) < 0) copyInto(lower, this.values.buf, start, end);
+    else if (compareBytes(this.values.buf, start, end, upper) > 0) copyInto(upper, this.values.buf, start, end);
   }
 
   private bound(v: PrimitiveValue): void {
@@ -324,10 +375,34 @@ class PrimitiveColumn implements Column {
   }
 
   collectStats(out: Map<number, ColumnStats>, bounds: boolean): void {
+    if (this.boundsSeen) {
+      const lower = Buffer.from(this.lowerBytes!.view());
+      const upper = Buffer.from(this.upperBytes!.view());
+      this.lower = this.kind === 'utf8' ? lower.toString('utf8') : lower;
+      this.upper = this.kind === 'utf8' ? upper.toString('utf8') : upper;
+    }
     const lower = bounds ? truncateLower(this.type, this.lower) : null;
     const upper = bounds ? truncateUpper(this.type, this.upper) : null;
     out.set(this.fieldId, { valueCount: this.length, nullCount: this.validity.nulls, nanCount: this.nan, lower, upper });
   }
+}
+
+/** Unsigned byte order of buf[start, end) against `b`'s bytes. */
+function compareBytes(buf: Uint8Array, start: number, end: number, b: Bytes): number {
+  const n = Math.min(end - start, b.length);
+  const other = b.buf;
+  for (let i = 0; i < n; i++) {
+    const d = buf[start + i] - other[i];
+    if (d !== 0) return d;
+  }
+  return end - start - b.length;
+}
+
+function copyInto(b: Bytes, src: Uint8Array, start: number, end: number): void {
+  b.length = 0;
+  b.ensure(end - start);
+  b.buf.set(src.subarray(start, end), 0);
+  b.length = end - start;
 }
 
 function truncateLower(type: PrimitiveType, v: PrimitiveValue | null): PrimitiveValue | null {
@@ -365,13 +440,26 @@ function truncateUpper(type: PrimitiveType, v: PrimitiveValue | null): Primitive
   return v;
 }
 
+/** Pushes each field of an object into its column; generated per struct so each property read is its own monomorphic access. */
+type PushFields = (columns: readonly Column[], o: Record<string, unknown>) => void;
+
+function compilePushFields(fields: readonly NestedField[]): PushFields {
+  // Field names only ever appear as JSON string literals: no name can become code.
+  const body = fields.map((f, i) => `c[${i}].push(o[${JSON.stringify(f.name)}]);`).join('\n');
+  return new Function('c', 'o', body) as PushFields;
+}
+
 class StructColumn implements Column {
   length = 0;
   readonly children: { field: NestedField; column: Column }[];
+  private readonly columns: Column[];
+  private readonly pushFields: PushFields;
   private readonly validity = new Validity();
 
   constructor(readonly type: StructType) {
     this.children = type.fields.map((f) => ({ field: f, column: columnFor(f.type, f.id) }));
+    this.columns = this.children.map((c) => c.column);
+    this.pushFields = compilePushFields(type.fields);
   }
 
   get bytes(): number {
@@ -383,8 +471,8 @@ class StructColumn implements Column {
   push(v: unknown): void {
     const valid = v !== null && v !== undefined;
     this.validity.push(valid, this.length);
-    const o = (valid ? v : {}) as Record<string, unknown>;
-    for (const c of this.children) c.column.push(valid ? o[c.field.name] : null);
+    if (valid) this.pushFields(this.columns, v as Record<string, unknown>);
+    else for (const c of this.columns) c.push(null);
     this.length++;
   }
 

@@ -16,9 +16,16 @@ import { parseTransformName } from './transforms.js';
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 const SCHEMA_DIR = new URL('../../../schemas/iceberg/', import.meta.url);
-const loadSchema = (name: string): { [k: string]: Json } => JSON.parse(readFileSync(new URL(`${name}.avsc`, SCHEMA_DIR), 'utf8')) as { [k: string]: Json };
-const MANIFEST_FILE_SCHEMA = loadSchema('manifest_file');
-const MANIFEST_ENTRY_SCHEMA = loadSchema('manifest_entry');
+const loaded = new Map<string, { [k: string]: Json }>();
+/** Read when first written, not at import: the converter's worker imports this module for partitionType only. */
+function avroSchema(name: 'manifest_file' | 'manifest_entry'): { [k: string]: Json } {
+  let s = loaded.get(name);
+  if (s === undefined) {
+    s = JSON.parse(readFileSync(new URL(`${name}.avsc`, SCHEMA_DIR), 'utf8')) as { [k: string]: Json };
+    loaded.set(name, s);
+  }
+  return s;
+}
 
 export const enum EntryStatus {
   EXISTING = 0,
@@ -126,7 +133,7 @@ function avroOfPrimitive(t: PrimitiveType, name: string): Json {
 
 function manifestEntrySchema(partition: readonly { name: string; id: number; type: PrimitiveType }[]): Json {
   const r102 = { type: 'record', name: 'r102', fields: partition.map((p) => ({ name: p.name, type: ['null', avroOfPrimitive(p.type, `r102_${p.id}`)], default: null, 'field-id': p.id })) };
-  const entry = structuredClone(MANIFEST_ENTRY_SCHEMA) as { fields: { name: string; type: { fields: { name: string; type: Json }[] } }[] };
+  const entry = structuredClone(avroSchema('manifest_entry')) as { fields: { name: string; type: { fields: { name: string; type: Json }[] } }[] };
   const dataFile = entry.fields.find((f) => f.name === 'data_file')!;
   dataFile.type.fields.find((f) => f.name === 'partition')!.type = r102;
   return entry as unknown as Json;
@@ -288,7 +295,7 @@ export async function writeManifestList(
     partitions: m.partitions === null ? null : m.partitions.map((p) => ({ contains_null: p.containsNull, contains_nan: p.containsNan, lower_bound: p.lowerBound, upper_bound: p.upperBound })),
     key_metadata: null,
   }));
-  return encodeContainer(MANIFEST_FILE_SCHEMA, records, {
+  return encodeContainer(avroSchema('manifest_file'), records, {
     'snapshot-id': String(meta.snapshotId),
     'parent-snapshot-id': meta.parentSnapshotId === null ? 'null' : String(meta.parentSnapshotId),
     'sequence-number': String(meta.sequenceNumber),

@@ -1,0 +1,179 @@
+// Table topic conversion on one core: Confluent-framed Avro records, in the
+// record batches the log holds, through PartitionConverter (decompress,
+// decode, Avro → Arrow, Parquet with zstd) to data files, on this thread.
+//
+//   npm run bench:table -- [--records 500000] [--batch 500] [--codec none|zstd|lz4] [--flatten true|false] [--runs 3]
+//                          [--text 0]   (characters of free text per record, in an extra `description` field)
+//
+// Prints input MiB/s and records/s per CPU-second (process.cpuUsage: the
+// conversion is single-threaded; parquet-wasm runs on this thread too),
+// and the Parquet bytes written. Issue 6's target: ≥ 50 MiB/s per core.
+
+import avro from 'avsc';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { buildBatch } from '../src/protocol/records/builder.js';
+import { avroToIceberg } from '../src/table/convert/avro-schema.js';
+import { PartitionConverter } from '../src/table/convert/converter.js';
+import { rawSchema, schemaLayout, type Layout } from '../src/table/convert/layout.js';
+
+interface Options {
+  records: number;
+  batch: number;
+  codec: string;
+  flatten: boolean;
+  runs: number;
+  text: number;
+  /** Write a CPU profile of the conversion runs only (not the data generation) to this file. */
+  profile: string | null;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { records: 500_000, batch: 500, codec: 'none', flatten: true, runs: 3, text: 0, profile: null };
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = argv[i].replace(/^--/, '');
+    const value = argv[i + 1];
+    if (key === 'codec') o.codec = value;
+    else if (key === 'flatten') o.flatten = value !== 'false';
+    else if (key === 'profile') o.profile = value;
+    else if (key === 'records' || key === 'batch' || key === 'runs' || key === 'text') o[key] = Number(value);
+    else throw new Error(`unknown option --${key}`);
+  }
+  return o;
+}
+
+const CODECS: Record<string, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
+
+// An order event of the kind table topics carry: ids, strings, a decimal, a
+// timestamp, an enum, a nested struct, an array and optional fields.
+const SCHEMA = {
+  type: 'record',
+  name: 'Order',
+  namespace: 'shop',
+  fields: [
+    { name: 'order_id', type: 'long' },
+    { name: 'customer_id', type: 'int' },
+    { name: 'customer_name', type: 'string' },
+    { name: 'email', type: ['null', 'string'], default: null },
+    { name: 'amount', type: { type: 'bytes', logicalType: 'decimal', precision: 12, scale: 2 } },
+    { name: 'currency', type: { type: 'enum', name: 'Currency', symbols: ['EUR', 'USD', 'GBP'] } },
+    { name: 'created_at', type: { type: 'long', logicalType: 'timestamp-millis' } },
+    { name: 'shipping', type: { type: 'record', name: 'Address', fields: [{ name: 'street', type: 'string' }, { name: 'city', type: 'string' }, { name: 'zip', type: 'string' }, { name: 'country', type: 'string' }] } },
+    { name: 'items', type: { type: 'array', items: { type: 'record', name: 'Item', fields: [{ name: 'sku', type: 'string' }, { name: 'qty', type: 'int' }, { name: 'price', type: 'double' }] } } },
+    { name: 'discount', type: ['null', 'double'], default: null },
+    { name: 'note', type: ['null', 'string'], default: null },
+  ],
+};
+
+const WORDS = 'the order was packed and shipped from the warehouse in lyon with tracking by the carrier and a note from the customer service team'.split(' ');
+
+/** `n` characters of word-like text, different for each record. */
+function text(i: number, n: number): string {
+  let out = '';
+  for (let k = 0; out.length < n; k++) out += `${WORDS[(i * 31 + k * 7) % WORDS.length]} `;
+  return out.slice(0, n);
+}
+
+function order(i: number, textChars: number) {
+  const cents = BigInt(1000 + ((i * 7919) % 500_000));
+  const amount = Buffer.alloc(8);
+  amount.writeBigInt64BE(cents);
+  return {
+    order_id: 10_000_000 + i,
+    customer_id: i % 50_000,
+    customer_name: `Customer ${i % 50_000} ${['Martin', 'Bernard', 'Dubois', 'Thomas', 'Robert'][i % 5]}`,
+    email: i % 4 === 0 ? null : `customer${i % 50_000}@example.com`,
+    amount,
+    currency: ['EUR', 'USD', 'GBP'][i % 3],
+    created_at: 1_790_000_000_000 + i * 13,
+    shipping: { street: `${i % 300} rue de la République`, city: ['Lyon', 'Paris', 'Nantes', 'Lille'][i % 4], zip: String(69000 + (i % 100)), country: 'FR' },
+    items: Array.from({ length: 1 + (i % 4) }, (_, k) => ({ sku: `SKU-${(i + k) % 9973}`, qty: 1 + ((i + k) % 5), price: 3.5 + ((i + k) % 200) / 4 })),
+    discount: i % 3 === 0 ? null : (i % 20) / 100,
+    note: i % 10 === 0 ? `gift wrap please, order ${i}` : null,
+    ...(textChars > 0 ? { description: text(i, textChars) } : {}),
+  };
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const schema = o.text > 0 ? { ...SCHEMA, fields: [...SCHEMA.fields, { name: 'description', type: 'string' }] } : SCHEMA;
+  const type = avro.Type.forSchema(schema as avro.Schema);
+  const schemaId = 1;
+  const header = Buffer.from([0, 0, 0, 0, schemaId]);
+  let valueBytes = 0;
+  const batches: Buffer[] = [];
+  for (let base = 0; base < o.records; base += o.batch) {
+    const n = Math.min(o.batch, o.records - base);
+    const records = Array.from({ length: n }, (_, k) => {
+      const value = Buffer.concat([header, type.toBuffer(order(base + k, o.text))]);
+      valueBytes += value.length;
+      return { key: `order-${base + k}`, value, timestamp: 1_790_000_000_000 + base + k };
+    });
+    batches.push(await buildBatch(records, { baseOffset: base, compression: CODECS[o.codec] ?? 0 }));
+  }
+  const batchBytes = batches.reduce((n, b) => n + b.length, 0);
+  const layout: Layout = { valueType: 'by_schema_id', keyType: 'string', flatten: o.flatten };
+  const tableSchema = { ...schemaLayout(avroToIceberg(JSON.stringify(schema)).struct, layout), 'schema-id': 0 };
+  console.log(`${o.records} records, ${(valueBytes / o.records).toFixed(0)} B Avro value each; ${(valueBytes / 2 ** 20).toFixed(1)} MiB of values in ${(batchBytes / 2 ** 20).toFixed(1)} MiB of ${o.codec} batches; flatten=${o.flatten}`);
+
+  const session = o.profile === null ? null : new Session();
+  if (session !== null) {
+    session.connect();
+    await post(session, 'Profiler.enable');
+    await post(session, 'Profiler.start');
+  }
+  for (let run = 1; run <= o.runs; run++) {
+    const converter = new PartitionConverter({
+      partition: 0,
+      layout,
+      tableSchema,
+      spec: { 'spec-id': 0, fields: [] },
+      dlqSchema: rawSchema(layout, true),
+      targetFileBytes: 128 * 2 ** 20,
+      errorsTolerance: 'none',
+      startOffset: 0,
+      dlqStartOffset: 0,
+      latestSchemaId: null,
+    });
+    converter.addSchemas(new Map([[schemaId, { schemaType: 'AVRO', schema: JSON.stringify(schema), references: [] }]]));
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let parquetBytes = 0;
+    let files = 0;
+    // 4 MiB reads, as the coordinator reads the log.
+    for (let i = 0; i < batches.length; ) {
+      const chunk: Buffer[] = [];
+      let bytes = 0;
+      while (i < batches.length && bytes < 4 * 2 ** 20) {
+        bytes += batches[i].length;
+        chunk.push(batches[i++]);
+      }
+      const outcome = await converter.append(chunk);
+      if (outcome.status !== 'ok') throw new Error(`conversion ${outcome.status}: ${JSON.stringify(outcome).slice(0, 300)}`);
+      for (const f of outcome.files) (parquetBytes += f.bytes.length), files++;
+    }
+    for (const f of await converter.flush()) (parquetBytes += f.bytes.length), files++;
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    if (converter.converted !== o.records) throw new Error(`converted ${converter.converted} of ${o.records}`);
+    console.log(
+      `run ${run}: ${seconds.toFixed(2)} s wall, ${cpuSeconds.toFixed(2)} CPU-s; ` +
+        `${(valueBytes / 2 ** 20 / cpuSeconds).toFixed(1)} MiB/s of Avro values per core (${(batchBytes / 2 ** 20 / cpuSeconds).toFixed(1)} MiB/s of batches), ` +
+        `${Math.round(o.records / cpuSeconds).toLocaleString('en')} records/s per core; ${files} Parquet file(s), ${(parquetBytes / 2 ** 20).toFixed(1)} MiB`,
+    );
+  }
+  if (session !== null) {
+    const { profile } = (await post(session, 'Profiler.stop')) as { profile: unknown };
+    writeFileSync(o.profile!, JSON.stringify(profile));
+  }
+}
+
+function post(session: Session, method: string): Promise<unknown> {
+  return new Promise((resolve, reject) => session.post(method, (err, result) => (err ? reject(err) : resolve(result))));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,84 @@
+// PartitionConverter on its own: Confluent-framed Avro in record batches,
+// Parquet out, read back by DuckDB. Covers what the decoded-value fast path
+// must keep right: optional values and records passed through as decoded,
+// a wider union as a tagged struct, a map, fields the writer lacks, non-ASCII
+// and long strings (and their bounds), and dead letters for bad payloads.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import avro from 'avsc';
+import { afterAll, expect, test } from 'vitest';
+import { buildBatch } from '../../../src/protocol/records/builder.js';
+import { avroToIceberg } from '../../../src/table/convert/avro-schema.js';
+import { PartitionConverter } from '../../../src/table/convert/converter.js';
+import { rawSchema, schemaLayout, type Layout } from '../../../src/table/convert/layout.js';
+import { duckRows } from '../../helpers/iceberg.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'floe-converter-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const writer = {
+  type: 'record',
+  name: 'Event',
+  fields: [
+    { name: 'name', type: 'string' },
+    { name: 'who', type: ['null', { type: 'record', name: 'Who', fields: [{ name: 'id', type: 'int' }, { name: 'nick', type: ['null', 'string'], default: null }] }], default: null },
+    { name: 'payload', type: ['int', 'string', 'null'] },
+    { name: 'counts', type: { type: 'map', values: 'long' } },
+    { name: 'dropped', type: 'string' },
+  ],
+};
+// The table knows a field this writer lacks (`extra`) and lacks one it has (`dropped`).
+const tableValue = { ...writer, fields: [...writer.fields.slice(0, 4), { name: 'extra', type: ['null', 'double'], default: null }] };
+
+const long = 'ü'.repeat(40) + 'x'.repeat(40);
+const values = [
+  { name: 'plain', who: { id: 1, nick: null }, payload: 7, counts: { a: 1 }, dropped: 'd' },
+  { name: 'Ünïcødé ✓', who: null, payload: 'text', counts: {}, dropped: 'd' },
+  { name: long, who: { id: 3, nick: 'cat 🐈' }, payload: null, counts: { b: 2, c: 3 }, dropped: 'd' },
+];
+
+test('Avro values become rows: pass-through records and optionals, tagged unions, maps, missing fields as null, UTF-8 strings and bounds; bad payloads are dead letters', async () => {
+  const type = avro.Type.forSchema(writer as avro.Schema);
+  const frame = (v: unknown) => Buffer.concat([Buffer.from([0, 0, 0, 0, 9]), type.toBuffer(v)]);
+  const batch = await buildBatch(
+    [...values.map((v) => ({ key: 'k', value: frame(v) })), { key: 'bad', value: Buffer.from([0, 0, 0, 0, 9, 0xff, 0xff]) }],
+    { baseOffset: 0 },
+  );
+  const layout: Layout = { valueType: 'by_schema_id', keyType: 'string', flatten: true };
+  const tableSchema = { ...schemaLayout(avroToIceberg(JSON.stringify(tableValue)).struct, layout), 'schema-id': 0 };
+  const converter = new PartitionConverter({
+    partition: 0,
+    layout,
+    tableSchema,
+    spec: { 'spec-id': 0, fields: [] },
+    dlqSchema: rawSchema(layout, true),
+    targetFileBytes: 1 << 20,
+    errorsTolerance: 'all',
+    startOffset: 0,
+    dlqStartOffset: 0,
+    latestSchemaId: null,
+  });
+  const first = await converter.append([batch]);
+  expect(first).toMatchObject({ status: 'need-schemas', ids: [9] });
+  converter.addSchemas(new Map([[9, { schemaType: 'AVRO', schema: JSON.stringify(writer), references: [] }]]));
+  expect(await converter.append([batch])).toMatchObject({ status: 'ok', nextOffset: 4 });
+  const files = await converter.flush();
+  const table = files.find((f) => !f.dlq)!;
+  const dlq = files.find((f) => f.dlq)!;
+  expect(table.recordCount).toBe(3);
+  expect(dlq.recordCount).toBe(1);
+
+  const path = join(dir, 'events.parquet');
+  writeFileSync(path, table.bytes);
+  expect(await duckRows([path], 'name, who, payload, map_entries(counts) AS counts, extra, _kafka_metadata.offset AS o', 'o')).toEqual([
+    { name: 'plain', who: { id: 1, nick: null }, payload: { tag: 0, field0: 7, field1: null }, counts: [{ key: 'a', value: '1' }], extra: null, o: '0' },
+    { name: 'Ünïcødé ✓', who: null, payload: { tag: 1, field0: null, field1: 'text' }, counts: [], extra: null, o: '1' },
+    { name: long, who: { id: 3, nick: 'cat 🐈' }, payload: null, counts: [{ key: 'b', value: '2' }, { key: 'c', value: '3' }], extra: null, o: '2' },
+  ]);
+  // Bounds of `name` by UTF-8 bytes: 'plain' < 'Ünïcødé ✓' ('Ü' is 0xC3 0x9C) < 'üü…' (0xC3 0xBC), the upper one truncated to 16 characters and incremented.
+  const nameId = tableSchema.fields.find((f) => f.name === 'name')!.id;
+  expect(table.lowerBounds.get(nameId)!.toString()).toBe('plain');
+  expect(table.upperBounds.get(nameId)!.toString()).toBe('ü'.repeat(15) + 'ý');
+  expect(table.nullValueCounts.get(tableSchema.fields.find((f) => f.name === 'extra')!.id)).toBe(3);
+});
