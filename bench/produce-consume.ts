@@ -3,8 +3,8 @@
 //   npm run bench -- --records 1000000 --size 1024 [--batch 100] [--partitions 6]
 //                    [--connections 3] [--inflight 8] [--codec none|gzip|snappy|lz4|zstd]
 //                    [--store fs|s3] [--s3-latency none|s3]
-//                    [--scenario throughput|cold-read] [--rate-mbps 20] [--seconds 15]
-//                    [--override key=value ...] [--node-args "--cpu-prof ..."]
+//                    [--scenario throughput|cold-read|paced] [--rate-mbps 20] [--seconds 15]
+//                    [--override key=value ...] [--topic-config key=value ...] [--node-args "--cpu-prof ..."]
 //
 // The client is a lean pipelining one built on Floe's own codec, with record
 // batches built before the clock starts, so the figures are the broker's:
@@ -16,6 +16,10 @@
 // --store s3 runs the broker on a local S3-compatible server (s3rver) behind
 // the fault proxy; --s3-latency s3 makes the proxy add S3-like latency
 // (PUT p50 ~20 ms, p99 ~100 ms; GET p50 ~12 ms, p99 ~60 ms).
+//
+// --scenario paced: one producer at --rate-mbps for --seconds (open loop),
+// its latency and the broker's CPU; with --topic-config
+// automq.table.topic.enable=true, the cost of table topics to producers.
 //
 // --scenario cold-read: a backlog is written first, then a paced tail producer
 // runs alone and then alongside a consumer catching up from offset 0 (in a
@@ -47,11 +51,13 @@ interface Options {
   inflight: number;
   codec: string;
   overrides: string[];
+  /** Configs of the bench topic, e.g. automq.table.topic.enable=true. */
+  topicConfigs: string[];
   /** Extra node flags for the broker process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
   nodeArgs: string[];
   store: 'fs' | 's3';
   s3Latency: 'none' | 's3';
-  scenario: 'throughput' | 'cold-read';
+  scenario: 'throughput' | 'cold-read' | 'paced';
   /** cold-read: the tail producer's rate and how long each phase runs. */
   rateMbps: number;
   seconds: number;
@@ -67,6 +73,7 @@ function parseArgs(argv: string[]): Options {
     inflight: 8,
     codec: 'none',
     overrides: [],
+    topicConfigs: [],
     nodeArgs: [],
     store: 'fs',
     s3Latency: 'none',
@@ -78,11 +85,12 @@ function parseArgs(argv: string[]): Options {
     const key = argv[i].replace(/^--/, '');
     const value = argv[++i];
     if (key === 'override') o.overrides.push(value);
+    else if (key === 'topic-config') o.topicConfigs.push(value);
     else if (key === 'node-args') o.nodeArgs.push(...value.split(' ').filter(Boolean));
     else if (key === 'codec') o.codec = value;
     else if (key === 'store') o.store = value === 's3' ? 's3' : 'fs';
     else if (key === 's3-latency') o.s3Latency = value === 's3' ? 's3' : 'none';
-    else if (key === 'scenario') o.scenario = value === 'cold-read' ? 'cold-read' : 'throughput';
+    else if (key === 'scenario') o.scenario = value === 'cold-read' || value === 'paced' ? value : 'throughput';
     else if (key === 'rate-mbps') o.rateMbps = Number(value);
     else if (key in o) (o as unknown as Record<string, number>)[key] = Number(value);
     else throw new Error(`unknown option --${key}`);
@@ -172,6 +180,13 @@ async function storeRequests(metricsPort: number): Promise<Record<string, number
   const out: Record<string, number> = {};
   for (const m of text.matchAll(/^floe_object_store_requests_total\{operation="([^"]+)",outcome="[^"]+"\} (\S+)$/gm)) out[m[1]] = (out[m[1]] ?? 0) + Number(m[2]);
   return out;
+}
+
+/** The broker's event-loop delay since the previous scrape, from prom-client's default metrics. */
+async function eventLoopLag(metricsPort: number): Promise<{ p50: number; p99: number; max: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const get = (name: string) => Number(new RegExp(`^floe_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+  return { p50: get('p50'), p99: get('p99'), max: get('max') };
 }
 
 function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
@@ -321,6 +336,20 @@ async function throughput(env: Env): Promise<void> {
   if (consumed.records !== requests * o.batch) throw new Error(`consumed ${consumed.records} records, produced ${requests * o.batch}`);
 }
 
+async function paced(env: Env): Promise<void> {
+  const { o, pid } = env;
+  // A table topic's coordinator and its modules load once, when the topic is created: not part of the steady state measured.
+  await new Promise((r) => setTimeout(r, 3000));
+  await eventLoopLag(env.metricsPort); // prom-client resets its event-loop histogram at each scrape
+  const cpu0 = cpuSeconds(pid);
+  const latencies = await producePaced(env, o.seconds, 0);
+  const cpu = cpuSeconds(pid) - cpu0;
+  const lag = await eventLoopLag(env.metricsPort);
+  line(`paced produce, ${o.rateMbps} MB/s for ${o.seconds} s`, latencyLine(latencies));
+  line('broker CPU meanwhile', `${cpu.toFixed(2)} s = ${(cpu / o.seconds).toFixed(2)} cores`);
+  line('broker event-loop delay', `p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms`);
+}
+
 async function coldRead(env: Env): Promise<void> {
   const { o } = env;
   // 1. The backlog a catching-up consumer will read.
@@ -371,17 +400,19 @@ async function main(): Promise<void> {
   const pid = broker.pid as number;
   try {
     const admin = await Conn.open(port);
-    await admin.request(CreateTopics, 7, { topics: [{ name: 'bench', numPartitions: o.partitions, replicationFactor: 1 }], timeoutMs: 10000 });
+    const configs = o.topicConfigs.map((c) => ({ name: c.slice(0, c.indexOf('=')), value: c.slice(c.indexOf('=') + 1) }));
+    await admin.request(CreateTopics, 7, { topics: [{ name: 'bench', numPartitions: o.partitions, replicationFactor: 1, configs }], timeoutMs: 10000 });
     const topicId = (await admin.request(Metadata, 12, { topics: [{ name: 'bench' }] })).topics[0].topicId;
     admin.close();
     // Batches are built before the clock starts: random values (incompressible, the worst case for bytes).
     const value = () => Buffer.from(Array.from({ length: o.size }, () => Math.floor(Math.random() * 256)));
     const templates = await Promise.all(Array.from({ length: 16 }, () => buildBatch(Array.from({ length: o.batch }, () => ({ value: value() })), { compression: codec })));
     console.log(
-      `floe bench (${o.scenario}): ${o.store === 's3' ? `s3 store (s3rver${o.s3Latency === 's3' ? ', S3-like latency' : ''})` : 'fs store'}, ${o.records} records x ${o.size} B, batches of ${o.batch}, codec ${o.codec}, ${o.partitions} partitions, ${o.connections} connections x ${o.inflight} in flight, acks=all${o.overrides.length > 0 ? `, ${o.overrides.join(' ')}` : ''}`,
+      `floe bench (${o.scenario}): ${o.store === 's3' ? `s3 store (s3rver${o.s3Latency === 's3' ? ', S3-like latency' : ''})` : 'fs store'}, ${o.records} records x ${o.size} B, batches of ${o.batch}, codec ${o.codec}, ${o.partitions} partitions, ${o.connections} connections x ${o.inflight} in flight, acks=all${o.overrides.length > 0 ? `, ${o.overrides.join(' ')}` : ''}${o.topicConfigs.length > 0 ? `, topic ${o.topicConfigs.join(' ')}` : ''}`,
     );
     const env: Env = { o, port, metricsPort, pid, topicId, templates, proxy };
     if (o.scenario === 'cold-read') await coldRead(env);
+    else if (o.scenario === 'paced') await paced(env);
     else await throughput(env);
   } finally {
     broker.kill('SIGTERM');

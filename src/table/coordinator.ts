@@ -89,6 +89,7 @@ interface TableState {
 }
 
 const READ_BYTES = 4 * 1024 * 1024;
+const CONVERT_TICK_MS = 1000;
 const UNKNOWN_SCHEMA: SchemaText = { schemaType: 'UNKNOWN', schema: '', references: [] };
 const MAX_COMMIT_ATTEMPTS = 10;
 
@@ -130,10 +131,21 @@ export class TableTopicCoordinator {
     return { valueType: this.settings.valueType, keyType: this.settings.keyType, flatten: this.settings.flatten };
   }
 
+  /**
+   * Converts what the log has every CONVERT_TICK_MS and commits every
+   * commit interval (the first tick commits, so the table appears at once):
+   * an interval's conversion is spread over it, not one burst at its end
+   * competing with produce for the CPU.
+   */
   start(): void {
+    const tickMs = Math.min(this.settings.commitIntervalMs, CONVERT_TICK_MS);
+    let lastCommit = Number.NEGATIVE_INFINITY;
     const tick = () => {
       if (this.stopped) return;
-      this.running = this.exclusive(() => this.runOnce())
+      const now = performance.now();
+      const commit = now - lastCommit >= this.settings.commitIntervalMs;
+      if (commit) lastCommit = now;
+      this.running = this.exclusive(() => (commit ? this.runOnce() : this.convertAvailable()))
         .catch((err: unknown) => {
           this.lastCommitError = (err as Error).message;
           this.deps.onFailure?.(this.topic);
@@ -141,7 +153,7 @@ export class TableTopicCoordinator {
         })
         .finally(() => {
           this.running = null;
-          if (!this.stopped) this.timer = setTimeout(tick, this.settings.commitIntervalMs);
+          if (!this.stopped) this.timer = setTimeout(tick, tickMs);
         });
     };
     this.timer = setTimeout(tick, Math.min(this.settings.commitIntervalMs, 1000));
@@ -181,12 +193,17 @@ export class TableTopicCoordinator {
     return next;
   }
 
-  /** One commit interval: convert up to each partition's committed end, then commit. */
-  async runOnce(): Promise<void> {
-    const started = performance.now();
+  /** Converts each partition up to the log's committed end, keeping files open for the next commit. */
+  async convertAvailable(): Promise<void> {
     if (!this.initialized) await this.initialize();
     if ([...this.partitions.values()].some((s) => s.error !== null)) await this.retryUnknownSchemas();
     for (let p = 0; p < this.log.partitionCount(); p++) await this.convertPartition(p);
+  }
+
+  /** The end of a commit interval: convert the rest, finish the files, commit. */
+  async runOnce(): Promise<void> {
+    const started = performance.now();
+    await this.convertAvailable();
     for (const [p, state] of this.partitions) {
       const files = await state.session.flush();
       await this.upload(p, files);

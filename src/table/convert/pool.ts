@@ -84,9 +84,16 @@ export class ConvertSession {
   setTableSchema(schema: IcebergSchema, spec: PartitionSpec): Promise<void> {
     return this.worker.call('setTableSchema', this.id, [schema, spec]);
   }
-  /** The batches are copied to the worker (they may still sit in the log cache, so they are not transferred). */
+  /**
+   * The batches may still sit in the log cache, so they are not handed over:
+   * they are copied once into a buffer of their own, which is transferred
+   * (structured cloning would copy them twice, once each side).
+   */
   append(batches: readonly Buffer[]): Promise<AppendOutcome> {
-    return this.worker.call('append', this.id, [batches]);
+    const joined = Buffer.allocUnsafeSlow(batches.reduce((n, b) => n + b.length, 0));
+    let at = 0;
+    for (const b of batches) at += b.copy(joined, at);
+    return this.worker.call('append', this.id, [[joined]], [joined.buffer as ArrayBuffer]);
   }
   flush(): Promise<WrittenFile[]> {
     return this.worker.call('flush', this.id, []);

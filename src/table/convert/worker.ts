@@ -3,6 +3,8 @@
 // loop that serves produce and fetch (ARCHITECTURE §7.3). Messages:
 // { id, op, session, args } in; { id, result } or { id, error } out.
 
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import type { PartitionSpec } from '../iceberg/metadata.js';
 import type { IcebergSchema } from '../iceberg/types.js';
@@ -10,6 +12,21 @@ import { PartitionConverter, type ConverterOptions, type SchemaText, type Writte
 
 const port = parentPort;
 if (port === null) throw new Error('convert worker must run in a worker thread');
+
+/**
+ * Conversion yields the CPU to produce and fetch: on Linux a thread has its
+ * own nice value, and /proc/thread-self names this thread's id, so this
+ * worker (its Avro decoding and parquet-wasm encoding) runs at nice 10 while
+ * the event loop and the metadata store's thread keep theirs. Elsewhere it
+ * runs at normal priority.
+ */
+const CONVERT_NICE = 10;
+try {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.max(getPriority(tid), CONVERT_NICE));
+} catch {
+  // no /proc (not Linux): nothing to lower
+}
 const sessions = new Map<number, PartitionConverter>();
 
 function session(id: number): PartitionConverter {
