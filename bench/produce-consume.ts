@@ -5,6 +5,7 @@
 //                    [--store fs|s3] [--s3-latency none|s3]
 //                    [--scenario throughput|cold-read|paced] [--rate-mbps 20] [--seconds 15]
 //                    [--override key=value ...] [--topic-config key=value ...] [--node-args "--cpu-prof ..."]
+//                    [--values random|json]
 //
 // The client is a lean pipelining one built on Floe's own codec, with record
 // batches built before the clock starts, so the figures are the broker's:
@@ -51,6 +52,7 @@ interface Options {
   inflight: number;
   codec: string;
   overrides: string[];
+  values: 'random' | 'json';
   /** Configs of the bench topic, e.g. automq.table.topic.enable=true. */
   topicConfigs: string[];
   /** Extra node flags for the broker process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
@@ -74,6 +76,7 @@ function parseArgs(argv: string[]): Options {
     codec: 'none',
     overrides: [],
     topicConfigs: [],
+    values: 'random',
     nodeArgs: [],
     store: 'fs',
     s3Latency: 'none',
@@ -86,6 +89,7 @@ function parseArgs(argv: string[]): Options {
     const value = argv[++i];
     if (key === 'override') o.overrides.push(value);
     else if (key === 'topic-config') o.topicConfigs.push(value);
+    else if (key === 'values') o.values = value === 'json' ? 'json' : 'random';
     else if (key === 'node-args') o.nodeArgs.push(...value.split(' ').filter(Boolean));
     else if (key === 'codec') o.codec = value;
     else if (key === 'store') o.store = value === 's3' ? 's3' : 'fs';
@@ -404,11 +408,19 @@ async function main(): Promise<void> {
     await admin.request(CreateTopics, 7, { topics: [{ name: 'bench', numPartitions: o.partitions, replicationFactor: 1, configs }], timeoutMs: 10000 });
     const topicId = (await admin.request(Metadata, 12, { topics: [{ name: 'bench' }] })).topics[0].topicId;
     admin.close();
-    // Batches are built before the clock starts: random values (incompressible, the worst case for bytes).
-    const value = () => Buffer.from(Array.from({ length: o.size }, () => Math.floor(Math.random() * 256)));
+    // Batches are built before the clock starts: random values (incompressible, the worst case for bytes),
+    // or with --values json, JSON events (compressible as application data is).
+    let n = 0;
+    const json = () => {
+      n++;
+      const event = { id: n, user: `user-${n % 5000}`, action: ['view', 'click', 'buy'][n % 3], page: `/products/${n % 977}`, ts: 1_790_000_000_000 + n, tags: ['a', 'b', 'c'].slice(0, n % 4) };
+      const text = JSON.stringify(event);
+      return Buffer.from(text.length >= o.size ? text.slice(0, o.size) : text + ' '.repeat(o.size - text.length));
+    };
+    const value = o.values === 'json' ? json : () => Buffer.from(Array.from({ length: o.size }, () => Math.floor(Math.random() * 256)));
     const templates = await Promise.all(Array.from({ length: 16 }, () => buildBatch(Array.from({ length: o.batch }, () => ({ value: value() })), { compression: codec })));
     console.log(
-      `floe bench (${o.scenario}): ${o.store === 's3' ? `s3 store (s3rver${o.s3Latency === 's3' ? ', S3-like latency' : ''})` : 'fs store'}, ${o.records} records x ${o.size} B, batches of ${o.batch}, codec ${o.codec}, ${o.partitions} partitions, ${o.connections} connections x ${o.inflight} in flight, acks=all${o.overrides.length > 0 ? `, ${o.overrides.join(' ')}` : ''}${o.topicConfigs.length > 0 ? `, topic ${o.topicConfigs.join(' ')}` : ''}`,
+      `floe bench (${o.scenario}): ${o.store === 's3' ? `s3 store (s3rver${o.s3Latency === 's3' ? ', S3-like latency' : ''})` : 'fs store'}, ${o.records} records x ${o.size} B (${o.values}), batches of ${o.batch}, codec ${o.codec}, ${o.partitions} partitions, ${o.connections} connections x ${o.inflight} in flight, acks=all${o.overrides.length > 0 ? `, ${o.overrides.join(' ')}` : ''}${o.topicConfigs.length > 0 ? `, topic ${o.topicConfigs.join(' ')}` : ''}`,
     );
     const env: Env = { o, port, metricsPort, pid, topicId, templates, proxy };
     if (o.scenario === 'cold-read') await coldRead(env);

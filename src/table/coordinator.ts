@@ -224,7 +224,10 @@ export class TableTopicCoordinator {
     this.lastCommitError = null;
     this.commitId = randomUUID();
     this.deps.onCommit?.({ topic: this.topic, records, deadLetters, files, seconds: (performance.now() - started) / 1000 });
-    if (this.settings.expireSnapshots) await this.expire(Date.now());
+    if (this.settings.expireSnapshots) {
+      // The commit has landed: an expiry that fails is retried after the next one, not reported as a failed commit.
+      await this.expire(Date.now()).catch((err: unknown) => this.deps.log.warn({ err, topic: this.topic }, 'snapshot expiry failed; retrying after the next commit'));
+    }
   }
 
   /**
@@ -360,7 +363,8 @@ export class TableTopicCoordinator {
     if (state === null) return;
     const bounds = this.log.bounds(p);
     if (bounds === null) return;
-    state.error = null;
+    // A stopped partition keeps its error (for the status endpoint) until a retry gets past it.
+    const previous = state.error;
     if (state.nextOffset < bounds.start) {
       this.deps.log.warn({ topic: this.topic, partition: p, from: state.nextOffset, to: bounds.start }, 'records were deleted by retention before the table got them');
       state.nextOffset = bounds.start;
@@ -375,12 +379,16 @@ export class TableTopicCoordinator {
         const before = state.nextOffset;
         state.nextOffset = outcome.nextOffset;
         if (outcome.status === 'ok') {
+          state.error = null;
           if (outcome.nextOffset === before) return; // nothing past this point yet
           break;
         }
         if (outcome.status === 'failed') {
           state.error = { offset: outcome.offset, message: outcome.error };
-          this.deps.log.error({ topic: this.topic, partition: p, offset: outcome.offset, error: outcome.error }, 'table conversion stopped at a record it cannot convert (errors.tolerance=none)');
+          // Logged once per stop, not at every retry.
+          if (previous?.offset !== outcome.offset || previous.message !== outcome.error) {
+            this.deps.log.error({ topic: this.topic, partition: p, offset: outcome.offset, error: outcome.error }, 'table conversion stopped at a record it cannot convert (errors.tolerance=none)');
+          }
           return;
         }
         await this.provideSchemas(state, outcome.ids);

@@ -1,6 +1,7 @@
 // Real brokers for tests: in-process (fast) or as a `floe start` child
 // process (for kill -9 and the CLI). Both use a fresh data directory.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -9,7 +10,14 @@ import { BrokerConfig } from '../../src/config/broker-config.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import { tempDir } from './tmp.js';
 
-export const FLOE_BIN = fileURLToPath(new URL('../../bin/floe.js', import.meta.url));
+/** bin/floe.js of the checkout: found upwards, so the benchmarks' compiled copy of this helper finds it too. */
+export const FLOE_BIN = ((): string => {
+  for (let dir = new URL('./', import.meta.url); ; dir = new URL('../', dir)) {
+    const bin = new URL('bin/floe.js', dir);
+    if (existsSync(bin)) return fileURLToPath(bin);
+    if (dir.pathname === '/') throw new Error('bin/floe.js not found above test/helpers');
+  }
+})();
 
 export interface TestBroker extends RunningBroker {
   readonly bootstrap: string;
