@@ -89,6 +89,11 @@ export function rawSchema(layout: Pick<Layout, 'keyType' | 'valueType'>, dlq = f
  * the value's.
  */
 export function schemaLayout(value: StructType, layout: Layout): StructType {
+  if (layout.flatten) {
+    // Two columns of one name would not be a valid Iceberg schema: such a value schema cannot be flattened.
+    const taken = value.fields.find((f) => f.name === KAFKA_KEY || f.name === KAFKA_HEADER || f.name === KAFKA_METADATA);
+    if (taken !== undefined) throw new Error(`value field ${taken.name} has the name of one of Floe's columns; it cannot be flattened`);
+  }
   const ids = idsFrom(maxFieldId(value) + 1);
   // Flattened value fields are optional whatever the schema says: a tombstone (null value) is a row too.
   const valueFields: NestedField[] = layout.flatten ? value.fields.map((f) => ({ ...f, required: false })) : [{ id: ids.next(), name: KAFKA_VALUE, required: false, type: value }];

@@ -55,15 +55,24 @@ export async function unreachableFiles(io: FileIO, before: TableMetadata, after:
   const retained = new Set(after.snapshots.map((s) => s['snapshot-id']));
   const expired = before.snapshots.filter((s) => !retained.has(s['snapshot-id']));
   if (expired.length === 0) return [];
+  const manifestsOf = async (s: Snapshot) => (await readManifestList(await io.read(s['manifest-list']))).map((mf) => mf.manifestPath);
   const retainedLists = new Set(after.snapshots.map((s) => s['manifest-list']));
-  const retainedManifests = new Set<string>();
-  for (const s of after.snapshots) for (const mf of await readManifestList(await io.read(s['manifest-list']))) retainedManifests.add(mf.manifestPath);
+  // The current snapshot's list first: after appends it names every manifest, and the other retained lists need not be read.
+  const current = currentSnapshot(after);
+  const retainedManifests = new Set(current === null ? [] : await manifestsOf(current));
+  let othersRead = false;
   const out: string[] = [];
   const droppedManifests = new Set<string>();
   for (const s of expired) {
     if (!retainedLists.has(s['manifest-list'])) out.push(s['manifest-list']);
-    for (const mf of await readManifestList(await io.read(s['manifest-list']))) {
-      if (!retainedManifests.has(mf.manifestPath)) droppedManifests.add(mf.manifestPath);
+    for (const path of await manifestsOf(s)) {
+      if (retainedManifests.has(path)) continue;
+      if (!othersRead) {
+        for (const r of after.snapshots) if (r !== current) for (const m of await manifestsOf(r)) retainedManifests.add(m);
+        othersRead = true;
+        if (retainedManifests.has(path)) continue;
+      }
+      droppedManifests.add(path);
     }
   }
   if (droppedManifests.size === 0) return out;
