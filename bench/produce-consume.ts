@@ -345,13 +345,16 @@ async function paced(env: Env): Promise<void> {
   // A table topic's coordinator and its modules load once, when the topic is created: not part of the steady state measured.
   await new Promise((r) => setTimeout(r, 3000));
   await eventLoopLag(env.metricsPort); // prom-client resets its event-loop histogram at each scrape
+  const req0 = await storeRequests(env.metricsPort);
   const cpu0 = cpuSeconds(pid);
   const latencies = await producePaced(env, o.seconds, 0);
   const cpu = cpuSeconds(pid) - cpu0;
   const lag = await eventLoopLag(env.metricsPort);
+  const req1 = await storeRequests(env.metricsPort);
   line(`paced produce, ${o.rateMbps} MB/s for ${o.seconds} s`, latencyLine(latencies));
   line('broker CPU meanwhile', `${cpu.toFixed(2)} s = ${(cpu / o.seconds).toFixed(2)} cores`);
   line('broker event-loop delay', `p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms`);
+  line('object store requests meanwhile', perGb(diff(req1, req0), 1));
 }
 
 async function coldRead(env: Env): Promise<void> {
