@@ -2,12 +2,17 @@
 // and a kafkajs consumer group consumes; the broker restarts and a new group
 // reads everything again from S3 with ranged GETs; the operator's endpoint
 // shows what happened.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { objectRows } from '../helpers/metadata-db.js';
 import { metricValue, scrape } from '../helpers/metrics.js';
-import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
+import { S3RVER_CREDENTIALS, startS3Server, type S3TestServer } from '../helpers/s3-server.js';
+import { committedOffsets, currentSnapshotOf, duckRows, waitForTable } from '../helpers/iceberg.js';
+import { readManifest, readManifestList } from '../../src/table/iceberg/manifest.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let s3: S3TestServer;
@@ -106,4 +111,52 @@ describe('Floe on S3', () => {
       await broker.stop();
     }
   });
+
+  it('keeps a table topic\'s Iceberg table in the bucket: s3:// metadata, manifests and Parquet files that read back as the records', async () => {
+    const broker = await startTestBroker(s3.brokerOverrides('tables/'));
+    const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
+    const local = tempDir('floe-s3-table-');
+    try {
+      const kafka = new Kafka({ clientId: 's3-table', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic: 'events', numPartitions: 2, configEntries: [{ name: 'automq.table.topic.enable', value: 'true' }, { name: 'automq.table.topic.commit.interval.ms', value: '300' }] }],
+      });
+      await admin.disconnect();
+      const producer = kafka.producer();
+      await producer.connect();
+      const messages = Array.from({ length: 100 }, (_, i) => ({ partition: i % 2, key: `k${i}`, value: `event-${i}` }));
+      await producer.send({ topic: 'events', acks: -1, messages });
+      await producer.disconnect();
+
+      const catalogUrl = `http://127.0.0.1:${broker.catalogPort}`;
+      const { metadataLocation, metadata } = await waitForTable(catalogUrl, 'default', 'events', (t) => committedOffsets(t)['0'] === 50 && committedOffsets(t)['1'] === 50);
+      expect(metadataLocation).toMatch(/^s3:\/\/floe\/tables\/iceberg\/default\/events\/metadata\/00001-.*\.metadata\.json$/);
+      // Everything read straight from the bucket with the AWS SDK, as an engine on S3 would.
+      const get = async (uri: string): Promise<Buffer> => {
+        const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri)!;
+        const r = await client.send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }));
+        return Buffer.from(await r.Body!.transformToByteArray());
+      };
+      expect(JSON.parse((await get(metadataLocation)).toString())['current-snapshot-id']).toBe(metadata['current-snapshot-id']);
+      const files: string[] = [];
+      for (const mf of await readManifestList(await get(currentSnapshotOf(metadata)!['manifest-list']))) {
+        expect(mf.manifestPath).toMatch(/^s3:\/\/floe\/tables\/iceberg\/default\/events\/metadata\//);
+        for (const e of (await readManifest(await get(mf.manifestPath))).entries) {
+          expect(e.dataFile.filePath).toMatch(/^s3:\/\/floe\/tables\/iceberg\/default\/events\/data\/floe-.*\.parquet$/);
+          const path = join(local.path, `${files.length}.parquet`);
+          writeFileSync(path, await get(e.dataFile.filePath));
+          files.push(path);
+        }
+      }
+      const rows = await duckRows(files, '_kafka_key AS k, decode(_kafka_value) AS v, _kafka_metadata.partition AS p', 'p, _kafka_metadata.offset');
+      expect(rows).toEqual([0, 1].flatMap((p) => messages.filter((m) => m.partition === p).map((m) => ({ k: m.key, v: m.value, p }))));
+    } finally {
+      client.destroy();
+      await broker.cleanup();
+      local.cleanup();
+    }
+  }, 60_000);
 });
