@@ -11,6 +11,7 @@
 // nextOffset are skipped, so re-sending a batch is harmless).
 
 import type avro from 'avsc';
+import { isUtf8 } from 'node:buffer';
 import { BATCH_HEADER_SIZE, compressionOf, isControlBatch, readBatchHeader, splitBatches, TimestampType, timestampTypeOf } from '../../protocol/records/batch.js';
 import { decompress } from '../../protocol/records/compression.js';
 import { decodeRecords, type DecodedRecord } from '../../protocol/records/record.js';
@@ -294,7 +295,8 @@ export class PartitionConverter {
   /** _kafka_key, _kafka_header and _kafka_metadata, the same in every layout and in the dead-letter table. */
   private kafkaColumns(r: DecodedRecord, offset: number, timestamp: number): Record<string, unknown> {
     return {
-      [KAFKA_KEY]: r.key === null ? null : this.opts.layout.keyType === 'string' ? r.key.toString('utf8') : r.key,
+      // A string key that is valid UTF-8 goes to its column as the bytes it is, neither decoded nor encoded again.
+      [KAFKA_KEY]: r.key === null ? null : this.opts.layout.keyType === 'string' && !isUtf8(r.key) ? r.key.toString('utf8') : r.key,
       [KAFKA_HEADER]: r.headers.length === 0 ? null : r.headers.map((h) => ({ key: h.key, value: h.value })),
       [KAFKA_METADATA]: { partition: this.opts.partition, offset, timestamp: timestamp * 1000 },
     };

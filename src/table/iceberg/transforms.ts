@@ -166,6 +166,8 @@ export const truncateBinary = (b: Buffer, width: number): Buffer => b.subarray(0
  */
 export function applyTransform(t: Transform, type: string, v: unknown): unknown {
   if (v === null || v === undefined) return null;
+  // String columns may hold their UTF-8 bytes as they came (Kafka keys): transforms take the text.
+  if (type === 'string' && v instanceof Uint8Array) v = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
   switch (t.kind) {
     case 'identity':
       return v;
