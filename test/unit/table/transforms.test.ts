@@ -2,6 +2,7 @@
 // (Appendix B's hash vectors and the transform examples).
 import { describe, expect, test } from 'vitest';
 import {
+  applyTransform,
   bucketOf,
   hashDecimal,
   hashLong,
@@ -100,4 +101,14 @@ describe('automq.table.topic.partition.by', () => {
       expect(() => parsePartitionBy(value)).toThrow();
     },
   );
+});
+
+describe('applyTransform on values as the converter holds them', () => {
+  test('a string column holding UTF-8 bytes (a Kafka key) transforms as its text', () => {
+    const bytes = Buffer.from('iceberg');
+    expect(applyTransform({ kind: 'bucket', n: 16 }, 'string', bytes)).toBe(bucketOf(1210000089, 16));
+    expect(applyTransform({ kind: 'identity' }, 'string', bytes)).toBe('iceberg');
+    expect(applyTransform({ kind: 'truncate', width: 3 }, 'string', Buffer.from('ünïcode'))).toBe('ünï');
+    expect(applyTransform({ kind: 'bucket', n: 16 }, 'string', null)).toBeNull();
+  });
 });
