@@ -4,6 +4,7 @@
 //
 //   npm run bench:table -- [--records 500000] [--batch 500] [--codec none|zstd|lz4] [--flatten true|false] [--runs 3]
 //                          [--text 0]   (characters of free text per record, in an extra `description` field)
+//                          [--raw true] (raw layout: the same records' values as bytes, no Avro decoding)
 //
 // Prints input MiB/s and records/s per CPU-second (process.cpuUsage: the
 // conversion is single-threaded; parquet-wasm runs on this thread too),
@@ -22,6 +23,8 @@ interface Options {
   batch: number;
   codec: string;
   flatten: boolean;
+  /** The raw layout: values copied as bytes, no Avro decoding (the ceiling of the schema layouts). */
+  raw: boolean;
   runs: number;
   text: number;
   /** Write a CPU profile of the conversion runs only (not the data generation) to this file. */
@@ -29,12 +32,13 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { records: 500_000, batch: 500, codec: 'none', flatten: true, runs: 3, text: 0, profile: null };
+  const o: Options = { records: 500_000, batch: 500, codec: 'none', flatten: true, raw: false, runs: 3, text: 0, profile: null };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
     const value = argv[i + 1];
     if (key === 'codec') o.codec = value;
     else if (key === 'flatten') o.flatten = value !== 'false';
+    else if (key === 'raw') o.raw = value === 'true';
     else if (key === 'profile') o.profile = value;
     else if (key === 'records' || key === 'batch' || key === 'runs' || key === 'text') o[key] = Number(value);
     else throw new Error(`unknown option --${key}`);
@@ -112,9 +116,9 @@ async function main(): Promise<void> {
     batches.push(await buildBatch(records, { baseOffset: base, compression: CODECS[o.codec] ?? 0 }));
   }
   const batchBytes = batches.reduce((n, b) => n + b.length, 0);
-  const layout: Layout = { valueType: 'by_schema_id', keyType: 'string', flatten: o.flatten };
-  const tableSchema = { ...schemaLayout(avroToIceberg(JSON.stringify(schema)).struct, layout), 'schema-id': 0 };
-  console.log(`${o.records} records, ${(valueBytes / o.records).toFixed(0)} B Avro value each; ${(valueBytes / 2 ** 20).toFixed(1)} MiB of values in ${(batchBytes / 2 ** 20).toFixed(1)} MiB of ${o.codec} batches; flatten=${o.flatten}`);
+  const layout: Layout = { valueType: o.raw ? 'raw' : 'by_schema_id', keyType: 'string', flatten: o.flatten };
+  const tableSchema = layout.valueType === 'raw' ? rawSchema(layout) : { ...schemaLayout(avroToIceberg(JSON.stringify(schema)).struct, layout), 'schema-id': 0 };
+  console.log(`${o.records} records, ${(valueBytes / o.records).toFixed(0)} B Avro value each; ${(valueBytes / 2 ** 20).toFixed(1)} MiB of values in ${(batchBytes / 2 ** 20).toFixed(1)} MiB of ${o.codec} batches; ${o.raw ? 'raw layout' : `flatten=${o.flatten}`}`);
 
   const session = o.profile === null ? null : new Session();
   if (session !== null) {
