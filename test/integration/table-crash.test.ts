@@ -143,6 +143,56 @@ describe('table commits survive kill -9', () => {
     60_000,
   );
 
+  test('killed between the dead-letter commit and the table commit: after a restart each record is in exactly one of the two tables, once', async () => {
+    const dir = tempDir('floe-table-crash-');
+    dirs.push(dir);
+    const first = await start(dir.path, { FLOE_TABLE_CRASH_POINT: 'after-catalog-commit' });
+    const admin = client(first).admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [
+        {
+          topic: TOPIC,
+          numPartitions: 1,
+          configEntries: Object.entries({
+            'automq.table.topic.enable': 'true',
+            'automq.table.topic.commit.interval.ms': '200',
+            'automq.table.topic.convert.value.type': 'by_schema_id',
+            'automq.table.topic.transform.value.type': 'flatten',
+          }).map(([name, value]) => ({ name, value })),
+        },
+      ],
+    });
+    await admin.disconnect();
+    const { SchemaRegistry } = await import('@kafkajs/confluent-schema-registry');
+    const registry = new SchemaRegistry({ host: await first.registryUrl() });
+    const { id } = await registry.register({ type: 'AVRO' as never, schema: JSON.stringify({ type: 'record', name: 'N', fields: [{ name: 'n', type: 'int' }] }) } as never, { subject: `${TOPIC}-value` });
+    // Every fifth record is not Avro: a dead letter.
+    const value = async (i: number) => (i % 5 === 4 ? Buffer.from(`bad-${i}`) : registry.encode(id, { n: i }));
+    const producer = client(first).producer();
+    await producer.connect();
+    await producer.send({ topic: TOPIC, acks: -1, messages: await Promise.all(Array.from({ length: 50 }, async (_, i) => ({ value: await value(i) }))) });
+    await producer.disconnect();
+    await exitedBySigkill(first, 20_000);
+    // The crash came after the dead-letter table's commit, before the table's.
+    expect(committedOffsets(await readMetadataFile(storedMetadataLocation(dir.path, 'default', `${TOPIC}_dlq`)!))).toEqual({ '0': 50 });
+    const tableLocation = storedMetadataLocation(dir.path, 'default', TOPIC);
+    expect(tableLocation === null ? undefined : currentSnapshotOf(await readMetadataFile(tableLocation))).toBeUndefined();
+
+    const second = await start(dir.path);
+    const p2 = client(second).producer();
+    await p2.connect();
+    await p2.send({ topic: TOPIC, acks: -1, messages: await Promise.all(Array.from({ length: 50 }, async (_, k) => ({ value: await value(50 + k) }))) });
+    await p2.disconnect();
+    const table = await waitForTable(second.catalogUrl, 'default', TOPIC, (t) => committedOffsets(t)['0'] === 100);
+    const dlq = await waitForTable(second.catalogUrl, 'default', `${TOPIC}_dlq`, (t) => committedOffsets(t)['0'] === 100);
+    const good = await duckRows(await dataFilePaths(table.metadata), 'n, _kafka_metadata.offset AS o', 'o');
+    const bad = await duckRows(await dataFilePaths(dlq.metadata), 'decode(_kafka_value) AS v, _kafka_metadata.offset AS o', 'o');
+    const all = Array.from({ length: 100 }, (_, i) => i);
+    expect(good).toEqual(all.filter((i) => i % 5 !== 4).map((i) => ({ n: i, o: String(i) })));
+    expect(bad).toEqual(all.filter((i) => i % 5 === 4).map((i) => ({ v: `bad-${i}`, o: String(i) })));
+  }, 60_000);
+
   test('killed at random moments under load: the table ends up equal to the log, every acknowledged record once', async () => {
     const dir = tempDir('floe-table-crash-');
     dirs.push(dir);
