@@ -193,6 +193,14 @@ async function eventLoopLag(metricsPort: number): Promise<{ p50: number; p99: nu
   return { p50: get('p50'), p99: get('p99'), max: get('max') };
 }
 
+/** Seconds the broker's main thread spent in GC so far, by kind (prom-client's default metrics). */
+async function gcSeconds(metricsPort: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^floe_nodejs_gc_duration_seconds_sum\{kind="([^"]+)"\} (\S+)$/gm)) out[m[1]] = Number(m[2]);
+  return out;
+}
+
 function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(after)) if (v - (before[k] ?? 0) > 0) out[k] = v - (before[k] ?? 0);
@@ -346,6 +354,7 @@ async function paced(env: Env): Promise<void> {
   await new Promise((r) => setTimeout(r, 3000));
   await eventLoopLag(env.metricsPort); // prom-client resets its event-loop histogram at each scrape
   const req0 = await storeRequests(env.metricsPort);
+  const gc0 = await gcSeconds(env.metricsPort);
   const cpu0 = cpuSeconds(pid);
   const latencies = await producePaced(env, o.seconds, 0);
   const cpu = cpuSeconds(pid) - cpu0;
@@ -355,6 +364,7 @@ async function paced(env: Env): Promise<void> {
   line('broker CPU meanwhile', `${cpu.toFixed(2)} s = ${(cpu / o.seconds).toFixed(2)} cores`);
   line('broker event-loop delay', `p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms`);
   line('object store requests meanwhile', perGb(diff(req1, req0), 1));
+  line('broker main-thread GC', Object.entries(diff(await gcSeconds(env.metricsPort), gc0)).map(([k, v]) => `${k} ${(v * 1000).toFixed(0)} ms`).join(', ') || 'none');
 }
 
 async function coldRead(env: Env): Promise<void> {
