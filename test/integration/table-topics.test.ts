@@ -258,7 +258,10 @@ describe('errors.tolerance=none', () => {
         expect.objectContaining({ partition: 0, committedOffset: 2, error: { offset: 2, message: expect.stringContaining(String(next)) } }),
         expect.objectContaining({ partition: 1, committedOffset: 3, error: null }),
       ]);
-      expect(metricValue(await scrape(metricsUrl), 'floe_table_stopped_partitions', { topic })).toBe(1);
+      const stoppedMetrics = await scrape(metricsUrl);
+      expect(metricValue(stoppedMetrics, 'floe_table_stopped_partitions', { topic })).toBe(1);
+      // Offsets 2 and 3 of partition 0 are in the log and not in the table.
+      expect(metricValue(stoppedMetrics, 'floe_table_lag_records', { topic })).toBe(2);
       expect(lines.some((l) => l.level === 50 && l.msg.includes('table conversion stopped') && l.partition === 0 && l.offset === 2)).toBe(true);
       // Still stopped an interval later: nothing past the bad record, nothing dropped.
       await new Promise((r) => setTimeout(r, 700));
@@ -277,7 +280,9 @@ describe('errors.tolerance=none', () => {
         { n: 11, unit: null, p: 1 },
         { n: 12, unit: null, p: 1 },
       ]);
-      expect(metricValue(await scrape(metricsUrl), 'floe_table_stopped_partitions', { topic })).toBe(0);
+      const resumedMetrics = await scrape(metricsUrl);
+      expect(metricValue(resumedMetrics, 'floe_table_stopped_partitions', { topic })).toBe(0);
+      expect(metricValue(resumedMetrics, 'floe_table_lag_records', { topic })).toBe(0);
 
       // A record no schema can fix stops the partition again; switching the topic to invalid_data sends it to the dead-letter table.
       await p.send({ topic, messages: [{ partition: 0, value: Buffer.from('not avro') }, { partition: 0, value: await good(5) }] });
@@ -404,7 +409,9 @@ describe('maintenance', () => {
     expect(await Promise.all(lists.map(exists))).toEqual([false, false, false, true, true]);
     const got = await duckRows(await dataFilePaths(after.metadata), 'decode(_kafka_value) AS v', '_kafka_metadata.offset');
     expect(got.map((r) => r.v)).toEqual(Array.from({ length: 50 }, (_, i) => `r${Math.floor(i / 10)}-${i % 10}`));
-    expect(metricValue(await scrape(`http://127.0.0.1:${broker.metricsPort}`), 'floe_table_expired_snapshots_total', { topic })).toBe(3);
+    const metrics = await scrape(`http://127.0.0.1:${broker.metricsPort}`);
+    expect(metricValue(metrics, 'floe_table_expired_snapshots_total', { topic })).toBe(3);
+    expect(metricValue(metrics, 'floe_table_deleted_files_total', { topic })).toBe(3);
     // Nothing more to expire: the newest two are kept whatever their age.
     expect(await coordinator.expireSnapshots(Date.now() + 2 * 3_600_000)).toEqual({ snapshots: 0, files: 0 });
 
