@@ -187,6 +187,90 @@ class PrimitiveColumn implements Column {
     const bytewise = k.kind === 'utf8' || k.kind === 'binary';
     this.lowerBytes = bytewise ? new Bytes(64) : null;
     this.upperBytes = bytewise ? new Bytes(64) : null;
+    // The commonest kinds get a push of their own: no switch per value, and type feedback of one kind of value.
+    this.push = bytewise ? this.pushBytes : k.kind === 'i32' ? this.pushInt32 : k.kind === 'i64' ? this.pushInt64 : k.kind === 'f64' || k.kind === 'f32' ? this.pushFloat : this.pushAny;
+  }
+
+  readonly push: (v: unknown) => void;
+
+  private pushInt32(v: unknown): void {
+    const valid = v !== null && v !== undefined;
+    this.validity.push(valid, this.length);
+    this.reserve(4);
+    const n = valid ? Number(v) : 0;
+    this.view.setInt32(this.values.length, n, true);
+    this.values.length += 4;
+    if (valid) {
+      if (this.lower === null || n < (this.lower as number)) this.lower = n;
+      if (this.upper === null || n > (this.upper as number)) this.upper = n;
+    }
+    this.length++;
+    this.bytes = this.values.length + this.length;
+  }
+
+  /** Longs and the micros-based temporals: numbers (safe integers) as avsc decodes them, or bigints. */
+  private pushInt64(v: unknown): void {
+    const valid = v !== null && v !== undefined;
+    this.validity.push(valid, this.length);
+    this.reserve(8);
+    if (typeof v === 'bigint') {
+      this.view.setBigInt64(this.values.length, v, true);
+      this.bound(v);
+    } else {
+      // Split a safe-integer number into 32-bit halves: no BigInt per value.
+      const n = valid ? Number(v) : 0;
+      const hi = Math.floor(n / TWO_32);
+      this.view.setUint32(this.values.length, n - hi * TWO_32, true);
+      this.view.setInt32(this.values.length + 4, hi, true);
+      if (valid) {
+        if (typeof this.lower !== 'bigint' && typeof this.upper !== 'bigint') {
+          if (this.lower === null || n < (this.lower as number)) this.lower = n;
+          if (this.upper === null || n > (this.upper as number)) this.upper = n;
+        } else this.bound(n);
+      }
+    }
+    this.values.length += 8;
+    this.length++;
+    this.bytes = this.values.length + this.length;
+  }
+
+  private pushFloat(v: unknown): void {
+    const valid = v !== null && v !== undefined;
+    this.validity.push(valid, this.length);
+    this.reserve(this.width);
+    const n = valid ? Number(v) : 0;
+    if (this.kind === 'f32') this.view.setFloat32(this.values.length, n, true);
+    else this.view.setFloat64(this.values.length, n, true);
+    this.values.length += this.width;
+    if (valid) {
+      // NaN is counted, and kept out of the bounds (Iceberg's rule).
+      if (Number.isNaN(n)) this.nan++;
+      else {
+        if (this.lower === null || n < (this.lower as number)) this.lower = n;
+        if (this.upper === null || n > (this.upper as number)) this.upper = n;
+      }
+    }
+    this.length++;
+    this.bytes = this.values.length + this.length;
+  }
+
+  private pushBytes(v: unknown): void {
+    const valid = v !== null && v !== undefined;
+    this.validity.push(valid, this.length);
+    if (valid) {
+      const start = this.values.length;
+      if (typeof v === 'string') this.writeString(v);
+      else {
+        const b = v as Uint8Array;
+        this.reserve(b.length);
+        this.values.buf.set(b, this.values.length);
+        this.values.length += b.length;
+      }
+      this.boundBytes(start, this.values.length);
+    }
+    this.offsets.put(this.length + 1, this.values.length);
+    this.length++;
+    this.bytes = this.values.length + this.length;
   }
 
   private reserve(n: number): void {
@@ -198,7 +282,8 @@ class PrimitiveColumn implements Column {
     }
   }
 
-  push(v: unknown): void {
+  /** Every other kind: booleans, fixed, decimals. */
+  private pushAny(v: unknown): void {
     const i = this.length;
     const valid = v !== null && v !== undefined;
     this.validity.push(valid, i);
@@ -210,52 +295,6 @@ class PrimitiveColumn implements Column {
         }
         if (valid && v) this.values.buf[i >> 3] |= 1 << (i & 7);
         break;
-      }
-      case 'i32':
-        this.reserve(4);
-        this.view.setInt32(this.values.length, valid ? Number(v) : 0, true);
-        this.values.length += 4;
-        break;
-      case 'i64': {
-        this.reserve(8);
-        if (typeof v === 'bigint') this.view.setBigInt64(this.values.length, v, true);
-        else {
-          // Split a safe-integer number into 32-bit halves: no BigInt per value.
-          const n = valid ? Number(v) : 0;
-          const hi = Math.floor(n / TWO_32);
-          this.view.setUint32(this.values.length, n - hi * TWO_32, true);
-          this.view.setInt32(this.values.length + 4, hi, true);
-        }
-        this.values.length += 8;
-        break;
-      }
-      case 'f32':
-      case 'f64': {
-        this.reserve(this.width);
-        const n = valid ? Number(v) : 0;
-        if (this.kind === 'f32') this.view.setFloat32(this.values.length, n, true);
-        else this.view.setFloat64(this.values.length, n, true);
-        this.values.length += this.width;
-        if (valid && Number.isNaN(n)) this.nan++;
-        break;
-      }
-      case 'utf8':
-      case 'binary': {
-        if (valid) {
-          const start = this.values.length;
-          if (typeof v === 'string') this.writeString(v);
-          else {
-            const b = v as Uint8Array;
-            this.reserve(b.length);
-            this.values.buf.set(b, this.values.length);
-            this.values.length += b.length;
-          }
-          this.boundBytes(start, this.values.length);
-        }
-        this.offsets.put(i + 1, this.values.length);
-        this.length++;
-        this.bytes = this.values.length + this.length;
-        return;
       }
       case 'fixed': {
         this.reserve(this.width);
@@ -319,9 +358,7 @@ class PrimitiveColumn implements Column {
 
   private bound(v: PrimitiveValue): void {
     let b: PrimitiveValue = v;
-    if (this.kind === 'f32' || this.kind === 'f64') {
-      if (Number.isNaN(Number(v))) return;
-    } else if (this.kind === 'i64' || this.kind === 'decimal') {
+    if (this.kind === 'i64' || this.kind === 'decimal') {
       b = typeof v === 'bigint' ? v : Number(v);
     } else if (this.kind === 'fixed' && typeof v === 'string') {
       b = Buffer.from(v.replace(/-/g, ''), 'hex');

@@ -17,14 +17,15 @@ const schema: StructType = {
     { id: 2, name: 'score', required: false, type: 'double' },
     { id: 3, name: 'tags', required: false, type: { type: 'list', 'element-id': 5, element: 'int', 'element-required': false } },
     { id: 4, name: 'at', required: false, type: { type: 'struct', fields: [{ id: 6, name: 'day', required: false, type: 'date' }] } },
+    { id: 7, name: 'seq', required: false, type: 'long' },
   ],
 };
 
 const long = 'abcdefghijklmnopqrstuvwxyz';
 const rows = [
-  { name: long, score: 1.5, tags: [3, null, 9], at: { day: 19_700 } },
-  { name: 'b', score: Number.NaN, tags: [], at: { day: null } },
-  { name: null, score: -2, tags: null, at: null },
+  { name: long, score: 1.5, tags: [3, null, 9], at: { day: 19_700 }, seq: 2 ** 40 },
+  { name: 'b', score: Number.NaN, tags: [], at: { day: null }, seq: -3 },
+  { name: null, score: -2, tags: null, at: null, seq: 5n },
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'floe-columns-'));
@@ -35,8 +36,8 @@ describe('RowColumns', () => {
     const cols = new RowColumns(schema);
     for (const r of rows) cols.push(r);
     const s = cols.stats();
-    expect(Object.fromEntries(s.valueCounts)).toEqual({ 1: 3, 2: 3, 5: 3, 6: 3 });
-    expect(Object.fromEntries(s.nullValueCounts)).toEqual({ 1: 1, 2: 0, 5: 1, 6: 2 });
+    expect(Object.fromEntries(s.valueCounts)).toEqual({ 1: 3, 2: 3, 5: 3, 6: 3, 7: 3 });
+    expect(Object.fromEntries(s.nullValueCounts)).toEqual({ 1: 1, 2: 0, 5: 1, 6: 2, 7: 0 });
     expect(Object.fromEntries(s.nanValueCounts)).toEqual({ 2: 1 });
     expect(s.lowerBounds.get(1)!.toString()).toBe(long.slice(0, 16));
     // The upper bound of a truncated string is its prefix with the last character incremented, so it still bounds.
@@ -47,6 +48,9 @@ describe('RowColumns', () => {
     expect(s.lowerBounds.has(5)).toBe(false);
     expect(s.upperBounds.has(5)).toBe(false);
     expect(s.lowerBounds.get(6)!.readInt32LE()).toBe(19_700);
+    // Longs arrive as numbers (as avsc decodes them) or bigints; bounds compare across both.
+    expect(s.lowerBounds.get(7)!.readBigInt64LE()).toBe(-3n);
+    expect(s.upperBounds.get(7)!.readBigInt64LE()).toBe(2n ** 40n);
   });
 
   test('a Parquet file DuckDB reads back with the same values and an Iceberg field id on every column', async () => {
@@ -55,14 +59,14 @@ describe('RowColumns', () => {
     const { bytes, columnSizes, splitOffsets } = await writeParquet(cols);
     const file = join(dir, 'rows.parquet');
     writeFileSync(file, bytes);
-    expect([...columnSizes.keys()].sort()).toEqual([1, 2, 5, 6]);
+    expect([...columnSizes.keys()].sort()).toEqual([1, 2, 5, 6, 7]);
     expect(splitOffsets).toEqual([4]);
-    expect(await duckRows([file], 'name, score::VARCHAR AS score, tags, "at".day::VARCHAR AS day', 'score')).toEqual([
-      { name: null, score: '-2.0', tags: null, day: null },
-      { name: long, score: '1.5', tags: [3, null, 9], day: '2023-12-09' },
-      { name: 'b', score: 'nan', tags: [], day: null },
+    expect(await duckRows([file], 'name, score::VARCHAR AS score, tags, "at".day::VARCHAR AS day, seq', 'score')).toEqual([
+      { name: null, score: '-2.0', tags: null, day: null, seq: '5' },
+      { name: long, score: '1.5', tags: [3, null, 9], day: '2023-12-09', seq: String(2 ** 40) },
+      { name: 'b', score: 'nan', tags: [], day: null, seq: '-3' },
     ]);
     const ids = Object.fromEntries((await parquetFieldIds(file)).map((c) => [c.name, c.fieldId]));
-    expect(ids).toMatchObject({ name: 1, score: 2, tags: 3, element: 5, at: 4, day: 6 });
+    expect(ids).toMatchObject({ name: 1, score: 2, tags: 3, element: 5, at: 4, day: 6, seq: 7 });
   });
 });
