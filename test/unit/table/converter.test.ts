@@ -82,3 +82,39 @@ test('Avro values become rows: pass-through records and optionals, tagged unions
   expect(table.upperBounds.get(nameId)!.toString()).toBe('ü'.repeat(15) + 'ý');
   expect(table.nullValueCounts.get(tableSchema.fields.find((f) => f.name === 'extra')!.id)).toBe(3);
 });
+
+test('files are cut at the target size: every record in exactly one file, none far past the target', async () => {
+  const layout: Layout = { valueType: 'raw', keyType: 'string', flatten: false };
+  const converter = new PartitionConverter({
+    partition: 3,
+    layout,
+    tableSchema: rawSchema(layout),
+    spec: { 'spec-id': 0, fields: [] },
+    dlqSchema: rawSchema(layout, true),
+    targetFileBytes: 64 * 1024,
+    errorsTolerance: 'none',
+    startOffset: 0,
+    dlqStartOffset: 0,
+    latestSchemaId: null,
+  });
+  const batches = await Promise.all(
+    Array.from({ length: 20 }, (_, b) => buildBatch(Array.from({ length: 100 }, (_, i) => ({ key: `k${b * 100 + i}`, value: Buffer.alloc(200, b * 100 + i) })), { baseOffset: b * 100 })),
+  );
+  const outcome = await converter.append(batches);
+  expect(outcome).toMatchObject({ status: 'ok', nextOffset: 2000 });
+  const files = [...outcome.files, ...(await converter.flush())];
+  // 2,000 rows of about 210 bytes are about 420 KiB of values: cut into several files of about 64 KiB.
+  expect(files.length).toBeGreaterThanOrEqual(6);
+  expect(files.reduce((n, f) => n + f.recordCount, 0)).toBe(2000);
+  const offsets: number[] = [];
+  for (const [i, f] of files.entries()) {
+    const path = join(dir, `cut-${i}.parquet`);
+    writeFileSync(path, f.bytes);
+    const rows = await duckRows([path], '_kafka_metadata.offset AS o, _kafka_metadata.partition AS p', 'o');
+    expect(rows.every((r) => r.p === 3)).toBe(true);
+    offsets.push(...rows.map((r) => Number(r.o)));
+    // The size is checked every 64 rows: a file passes the target by less than 64 rows' worth.
+    if (i < files.length - 1) expect(f.recordCount).toBeLessThanOrEqual(Math.ceil((64 * 1024) / 200) + 64);
+  }
+  expect(offsets.sort((a, b) => a - b)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+});
