@@ -118,3 +118,61 @@ test('files are cut at the target size: every record in exactly one file, none f
   }
   expect(offsets.sort((a, b) => a - b)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
 });
+
+test('logical and fixed types arrive as Iceberg stores them: time, timestamps, uuid, fixed, bytes, boolean, float', async () => {
+  const schema = {
+    type: 'record',
+    name: 'Typed',
+    fields: [
+      { name: 't_ms', type: { type: 'int', logicalType: 'time-millis' } },
+      { name: 't_us', type: { type: 'long', logicalType: 'time-micros' } },
+      { name: 'ts_local', type: { type: 'long', logicalType: 'local-timestamp-micros' } },
+      { name: 'ts_utc_ms', type: { type: 'long', logicalType: 'timestamp-millis' } },
+      { name: 'id', type: { type: 'string', logicalType: 'uuid' } },
+      { name: 'hash', type: { type: 'fixed', name: 'Hash', size: 4 } },
+      { name: 'blob', type: 'bytes' },
+      { name: 'ok', type: 'boolean' },
+      { name: 'ratio', type: 'float' },
+    ],
+  };
+  const type = avro.Type.forSchema(schema as avro.Schema);
+  const value = {
+    t_ms: 45_296_789, // 12:34:56.789
+    t_us: 45_296_789_012,
+    ts_local: 1_700_000_000_123_456,
+    ts_utc_ms: 1_700_000_000_123,
+    id: 'f79c3e09-677c-4bbd-a479-3f349cb785e7',
+    hash: Buffer.from([1, 2, 3, 4]),
+    blob: Buffer.from('blob'),
+    ok: true,
+    ratio: 0.5,
+  };
+  const batch = await buildBatch([{ key: 'k', value: Buffer.concat([Buffer.from([0, 0, 0, 0, 3]), type.toBuffer(value)]) }], { baseOffset: 0 });
+  const layout: Layout = { valueType: 'by_schema_id', keyType: 'string', flatten: true };
+  const tableSchema = { ...schemaLayout(avroToIceberg(JSON.stringify(schema)).struct, layout), 'schema-id': 0 };
+  expect(tableSchema.fields.slice(0, 9).map((f) => f.type)).toEqual(['time', 'time', 'timestamp', 'timestamptz', 'uuid', 'fixed[4]', 'binary', 'boolean', 'float']);
+  const converter = new PartitionConverter({
+    partition: 0,
+    layout,
+    tableSchema,
+    spec: { 'spec-id': 0, fields: [] },
+    dlqSchema: rawSchema(layout, true),
+    targetFileBytes: 1 << 20,
+    errorsTolerance: 'none',
+    startOffset: 0,
+    dlqStartOffset: 0,
+    latestSchemaId: null,
+  });
+  converter.addSchemas(new Map([[3, { schemaType: 'AVRO', schema: JSON.stringify(schema), references: [] }]]));
+  expect(await converter.append([batch])).toMatchObject({ status: 'ok', nextOffset: 1 });
+  const [file] = await converter.flush();
+  const path = join(dir, 'typed.parquet');
+  writeFileSync(path, file.bytes);
+  expect(
+    await duckRows(
+      [path],
+      "t_ms::VARCHAR AS t_ms, t_us::VARCHAR AS t_us, epoch_us(ts_local) AS ts_local, epoch_ms(ts_utc_ms) AS ts_utc_ms, hex(id) AS id, hex(hash) AS hash, decode(blob) AS blob, ok, ratio",
+      'ok',
+    ),
+  ).toEqual([{ t_ms: '12:34:56.789', t_us: '12:34:56.789012', ts_local: '1700000000123456', ts_utc_ms: '1700000000123', id: 'F79C3E09677C4BBDA4793F349CB785E7', hash: '01020304', blob: 'blob', ok: true, ratio: 0.5 }]);
+});
