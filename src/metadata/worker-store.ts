@@ -1,6 +1,6 @@
 // The MetadataStore interface, served by the SQLite store in a worker thread
 // (sqlite-worker.ts). Typed errors are rebuilt on this side by name.
-import { Worker } from 'node:worker_threads';
+import { builtScript, WorkerClient } from '../threads/worker-client.js';
 import {
   FencedError,
   NotFoundError,
@@ -51,52 +51,19 @@ const ERRORS: Record<string, new (message: string) => Error> = {
   SchemaIdTakenError,
 };
 
-/** The compiled worker script; when running from TypeScript sources (tests), the build's copy. */
-function workerScript(): URL {
-  const here = new URL(import.meta.url);
-  return here.pathname.endsWith('.ts') ? new URL('../../dist/metadata/sqlite-worker.js', here) : new URL('./sqlite-worker.js', here);
-}
-
-interface Pending {
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-}
-
 export class WorkerMetadataStore implements MetadataStore {
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 0;
-  private failure: Error | null = null;
+  private readonly client: WorkerClient;
   readonly registry: SchemaRegistryStore;
   readonly catalog: CatalogStore;
 
   constructor(path: string) {
-    this.worker = new Worker(workerScript(), { workerData: { path } });
-    this.worker.on('message', (msg: { id: number; result?: unknown; error?: { name: string; message: string } }) => {
-      const p = this.pending.get(msg.id);
-      if (p === undefined) return;
-      this.pending.delete(msg.id);
-      if (msg.error !== undefined) p.reject(new (ERRORS[msg.error.name] ?? Error)(msg.error.message));
-      else p.resolve(msg.result);
-    });
-    const fail = (err: Error) => {
-      this.failure = err;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`metadata store worker exited with code ${code}`)));
+    this.client = new WorkerClient(builtScript(import.meta.url, 'sqlite-worker.js'), { workerData: { path } }, 'metadata store worker', (name, message) => new (ERRORS[name] ?? Error)(message));
     this.registry = new WorkerRegistryStore((method, ...args) => this.call(`registry.${method}`, ...args));
     this.catalog = workerCatalogStore((method, ...args) => this.call(`catalog.${method}`, ...args));
   }
 
   private call<T>(method: string, ...args: unknown[]): Promise<T> {
-    if (this.failure !== null) return Promise.reject(this.failure);
-    return new Promise<T>((resolve, reject) => {
-      const id = this.nextId++;
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ id, method, args });
-    });
+    return this.client.call({ method, args });
   }
 
   clusterId(): Promise<string> {
@@ -174,9 +141,9 @@ export class WorkerMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
-    if (this.failure === null) await this.call('close');
-    this.failure = new Error('metadata store closed');
-    await this.worker.terminate();
+    if (!this.client.failed) await this.call('close');
+    this.client.fail(new Error('metadata store closed'));
+    await this.client.terminate();
   }
 }
 

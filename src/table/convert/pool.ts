@@ -2,53 +2,25 @@
 // PartitionConverter sessions pinned to it. A session's calls go to its
 // worker in order; sessions spread over the pool round-robin.
 
-import { Worker } from 'node:worker_threads';
+import { builtScript, WorkerClient } from '../../threads/worker-client.js';
 import type { PartitionSpec } from '../iceberg/metadata.js';
 import type { IcebergSchema } from '../iceberg/types.js';
 import type { AppendOutcome, ConverterOptions, SchemaText, WrittenFile } from './converter.js';
 
-function workerScript(): URL {
-  const here = new URL(import.meta.url);
-  return here.pathname.endsWith('.ts') ? new URL('../../../dist/table/convert/worker.js', here) : new URL('./worker.js', here);
-}
-
-interface Pending {
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-}
-
+/** One conversion thread, unref'd: an idle pool never keeps the process alive. */
 class ConvertWorker {
-  readonly worker: Worker;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 0;
-  private failure: Error | null = null;
+  private readonly client = new WorkerClient(builtScript(import.meta.url, 'worker.js'), {}, 'convert worker', (name, message) => Object.assign(new Error(message), { name }));
 
   constructor() {
-    this.worker = new Worker(workerScript());
-    this.worker.unref();
-    this.worker.on('message', (msg: { id: number; result?: unknown; error?: { name: string; message: string } }) => {
-      const p = this.pending.get(msg.id);
-      if (p === undefined) return;
-      this.pending.delete(msg.id);
-      if (msg.error !== undefined) p.reject(Object.assign(new Error(msg.error.message), { name: msg.error.name }));
-      else p.resolve(msg.result);
-    });
-    const fail = (err: Error) => {
-      this.failure = err;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`convert worker exited with code ${code}`)));
+    this.client.worker.unref();
   }
 
   call<T>(op: string, session: number, args: unknown[], transfer: ArrayBuffer[] = []): Promise<T> {
-    if (this.failure !== null) return Promise.reject(this.failure);
-    return new Promise<T>((resolve, reject) => {
-      const id = this.nextId++;
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ id, op, session, args }, transfer);
-    });
+    return this.client.call({ op, session, args }, transfer);
+  }
+
+  terminate(): Promise<void> {
+    return this.client.terminate();
   }
 }
 
@@ -68,7 +40,7 @@ export class ConvertPool {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 

@@ -10,11 +10,27 @@ import avro from 'avsc';
 import { afterAll, expect, test } from 'vitest';
 import { buildBatch } from '../../../src/protocol/records/builder.js';
 import { avroToIceberg } from '../../../src/table/convert/avro-schema.js';
-import { PartitionConverter } from '../../../src/table/convert/converter.js';
+import { PartitionConverter, type ConverterOptions } from '../../../src/table/convert/converter.js';
+import type { IcebergSchema } from '../../../src/table/iceberg/types.js';
 import { rawSchema, schemaLayout, type Layout } from '../../../src/table/convert/layout.js';
 import { duckRows } from '../../helpers/iceberg.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'floe-converter-'));
+
+/** A session's options: unpartitioned, from offset 0, errors.tolerance=none unless `more` says otherwise. */
+const options = (layout: Layout, tableSchema: IcebergSchema, more: Partial<ConverterOptions>): ConverterOptions => ({
+  partition: 0,
+  layout,
+  tableSchema,
+  spec: { 'spec-id': 0, fields: [] },
+  dlqSchema: rawSchema(layout, true),
+  targetFileBytes: 1 << 20,
+  errorsTolerance: 'none',
+  startOffset: 0,
+  dlqStartOffset: 0,
+  latestSchemaId: null,
+  ...more,
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const writer = {
@@ -47,18 +63,7 @@ test('Avro values become rows: pass-through records and optionals, tagged unions
   );
   const layout: Layout = { valueType: 'by_schema_id', keyType: 'string', flatten: true };
   const tableSchema = { ...schemaLayout(avroToIceberg(JSON.stringify(tableValue)).struct, layout), 'schema-id': 0 };
-  const converter = new PartitionConverter({
-    partition: 0,
-    layout,
-    tableSchema,
-    spec: { 'spec-id': 0, fields: [] },
-    dlqSchema: rawSchema(layout, true),
-    targetFileBytes: 1 << 20,
-    errorsTolerance: 'all',
-    startOffset: 0,
-    dlqStartOffset: 0,
-    latestSchemaId: null,
-  });
+  const converter = new PartitionConverter(options(layout, tableSchema, { errorsTolerance: 'all' }));
   const first = await converter.append([batch]);
   expect(first).toMatchObject({ status: 'need-schemas', ids: [9] });
   converter.addSchemas(new Map([[9, { schemaType: 'AVRO', schema: JSON.stringify(writer), references: [] }]]));
@@ -85,18 +90,7 @@ test('Avro values become rows: pass-through records and optionals, tagged unions
 
 test('files are cut at the target size: every record in exactly one file, none far past the target', async () => {
   const layout: Layout = { valueType: 'raw', keyType: 'string', flatten: false };
-  const converter = new PartitionConverter({
-    partition: 3,
-    layout,
-    tableSchema: rawSchema(layout),
-    spec: { 'spec-id': 0, fields: [] },
-    dlqSchema: rawSchema(layout, true),
-    targetFileBytes: 64 * 1024,
-    errorsTolerance: 'none',
-    startOffset: 0,
-    dlqStartOffset: 0,
-    latestSchemaId: null,
-  });
+  const converter = new PartitionConverter(options(layout, rawSchema(layout), { partition: 3, targetFileBytes: 64 * 1024 }));
   const batches = await Promise.all(
     Array.from({ length: 20 }, (_, b) => buildBatch(Array.from({ length: 100 }, (_, i) => ({ key: `k${b * 100 + i}`, value: Buffer.alloc(200, b * 100 + i) })), { baseOffset: b * 100 })),
   );
@@ -151,18 +145,7 @@ test('logical and fixed types arrive as Iceberg stores them: time, timestamps, u
   const layout: Layout = { valueType: 'by_schema_id', keyType: 'string', flatten: true };
   const tableSchema = { ...schemaLayout(avroToIceberg(JSON.stringify(schema)).struct, layout), 'schema-id': 0 };
   expect(tableSchema.fields.slice(0, 9).map((f) => f.type)).toEqual(['time', 'time', 'timestamp', 'timestamptz', 'uuid', 'fixed[4]', 'binary', 'boolean', 'float']);
-  const converter = new PartitionConverter({
-    partition: 0,
-    layout,
-    tableSchema,
-    spec: { 'spec-id': 0, fields: [] },
-    dlqSchema: rawSchema(layout, true),
-    targetFileBytes: 1 << 20,
-    errorsTolerance: 'none',
-    startOffset: 0,
-    dlqStartOffset: 0,
-    latestSchemaId: null,
-  });
+  const converter = new PartitionConverter(options(layout, tableSchema, {}));
   converter.addSchemas(new Map([[3, { schemaType: 'AVRO', schema: JSON.stringify(schema), references: [] }]]));
   expect(await converter.append([batch])).toMatchObject({ status: 'ok', nextOffset: 1 });
   const [file] = await converter.flush();
