@@ -26,7 +26,7 @@ type Reader = (v: unknown) => unknown;
 const same: Reader = (v) => v;
 
 /** Logical types whose stored form differs from Iceberg's: scaled to micros, or bytes to an unscaled bigint. */
-class ScaledLong extends avro.types.LogicalType {
+export class ScaledLong extends avro.types.LogicalType {
   override _fromValue(v: unknown): unknown {
     return (v as number) * 1000;
   }
@@ -35,7 +35,7 @@ class ScaledLong extends avro.types.LogicalType {
   }
 }
 
-class UnscaledDecimal extends avro.types.LogicalType {
+export class UnscaledDecimal extends avro.types.LogicalType {
   override _fromValue(v: unknown): unknown {
     const b = v as Buffer;
     if (b.length === 0) return 0n;
@@ -137,15 +137,10 @@ function compile(writer: avro.Type, table: IcebergType): Reader {
   return same;
 }
 
-/** [null, T] reads as an optional T; other unions as the {tag, field0..N} struct avroToIceberg lays out. */
+/** Unions other than [null, T] (a single-branch [T] too) read as the {tag, field0..N} struct avroToIceberg lays out. */
 function compileUnion(u: avro.types.WrappedUnionType, table: IcebergType): Reader {
   const branches = u.types.filter((t) => t.typeName !== 'null');
   const branchName = (t: avro.Type) => (t as unknown as { branchName: string }).branchName;
-  if (branches.length === 1) {
-    const name = branchName(branches[0]);
-    const inner = compile(branches[0], table);
-    return (v) => (v === null || v === undefined ? null : inner((v as Record<string, unknown>)[name]));
-  }
   if (!isStruct(table)) throw new ConversionError(`a union of ${branches.length} types needs a struct column`);
   const byBranch = new Map(
     branches.map((b, i) => {

@@ -8,6 +8,7 @@
 // append straight into typed buffers, which is where conversion spends its
 // time (ISSUE 6 asks ≥ 50 MiB/s per core).
 
+import { isUtf8 } from 'node:buffer';
 import {
   Binary,
   Bool,
@@ -52,6 +53,12 @@ export interface Column {
   /** Approximate bytes held, for the target file size. */
   bytes: number;
   push(v: unknown): void;
+  /**
+   * Drops the values past the first `length` (a row that failed halfway
+   * through, see avro-decode.ts). Counts are exact again afterwards; bounds
+   * may stay wider than the values left, which still bounds them.
+   */
+  truncate(length: number): void;
   finish(): Data;
   arrowType(): DataType;
   collectStats(out: Map<number, ColumnStats>, bounds: boolean): void;
@@ -101,6 +108,18 @@ class Validity {
   bitmap(): Uint8Array | undefined {
     return this.bits?.view();
   }
+  /** Forgets entries [length, before): their nulls uncounted, their bits set again for the entries that will take their place. */
+  truncate(length: number, before: number): void {
+    if (this.bits === null) return;
+    const buf = this.bits.buf;
+    for (let i = length; i < before; i++) {
+      const mask = 1 << (i & 7);
+      if ((buf[i >> 3] & mask) === 0) {
+        this.nulls--;
+        buf[i >> 3] |= mask;
+      }
+    }
+  }
 }
 
 /** Arrow value offsets (starting at 0), grown by doubling. */
@@ -113,6 +132,9 @@ class Offsets {
       this.a = next;
     }
     this.a[index] = value;
+  }
+  get(index: number): number {
+    return this.a[index];
   }
   /** The offsets of the first `length` values. */
   view(length: number): Int32Array {
@@ -155,7 +177,7 @@ function kindOf(t: PrimitiveType): { kind: Kind; width: number } {
 
 const TWO_32 = 4294967296;
 
-class PrimitiveColumn implements Column {
+export class PrimitiveColumn implements Column {
   length = 0;
   bytes = 0;
   private readonly kind: Kind;
@@ -185,8 +207,9 @@ class PrimitiveColumn implements Column {
     this.view = new DataView(this.values.buf.buffer);
     this.buffer = Buffer.from(this.values.buf.buffer);
     const bytewise = k.kind === 'utf8' || k.kind === 'binary';
-    this.lowerBytes = bytewise ? new Bytes(64) : null;
-    this.upperBytes = bytewise ? new Bytes(64) : null;
+    // Fixed values are bounded bytewise too, in place, with no Buffer per value.
+    this.lowerBytes = bytewise || k.kind === 'fixed' ? new Bytes(64) : null;
+    this.upperBytes = bytewise || k.kind === 'fixed' ? new Bytes(64) : null;
     // The commonest kinds get a push of their own: no switch per value, and type feedback of one kind of value.
     this.push = bytewise ? this.pushBytes : k.kind === 'i32' ? this.pushInt32 : k.kind === 'i64' ? this.pushInt64 : k.kind === 'f64' || k.kind === 'f32' ? this.pushFloat : this.pushAny;
   }
@@ -273,13 +296,105 @@ class PrimitiveColumn implements Column {
     this.bytes = this.values.length + this.length;
   }
 
-  private reserve(n: number): void {
-    const before = this.values.buf;
-    this.values.ensure(n);
-    if (this.values.buf !== before) {
-      this.view = new DataView(this.values.buf.buffer);
-      this.buffer = Buffer.from(this.values.buf.buffer);
+  /**
+   * A string's, binary's or fixed's bytes straight from an Avro payload.
+   * UTF-8 is checked rather than decoded (Avro strings are UTF-8 on the wire,
+   * as Parquet stores them); a value that does not fit throws before
+   * anything is written.
+   */
+  pushSlice(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (this.kind === 'fixed' && n !== this.width) throw new TypeError(`value of ${n} bytes for ${this.type}`);
+    if (this.kind !== 'utf8' && this.kind !== 'binary' && this.kind !== 'fixed') throw new TypeError(`bytes for a ${this.type} column`);
+    this.reserve(n);
+    const buf = this.values.buf;
+    const at = this.values.length;
+    let ascii: boolean;
+    if (n <= 32) {
+      // Short values by hand: cheaper than set() and subarray(), and the ASCII check comes for free.
+      let high = 0;
+      for (let i = 0; i < n; i++) {
+        const c = src[start + i];
+        high |= c;
+        buf[at + i] = c;
+      }
+      ascii = high < 0x80;
+    } else {
+      buf.set(src.subarray(start, end), at);
+      ascii = false;
     }
+    if (this.kind === 'utf8' && !ascii && !isUtf8(buf.subarray(at, at + n))) throw new TypeError('string is not valid UTF-8');
+    this.validity.push(true, this.length);
+    this.values.length = at + n;
+    this.boundBytes(at, at + n);
+    if (this.kind !== 'fixed') this.offsets.put(this.length + 1, this.values.length);
+    this.length++;
+    this.bytes = this.values.length + this.length;
+  }
+
+  /** A decimal's unscaled value as Avro holds it: big-endian two's complement, in as many bytes as it took. */
+  pushUnscaled(src: Uint8Array, s: number, end: number): void {
+    if (this.kind !== 'decimal') throw new TypeError(`a decimal for a ${this.type} column`);
+    // Leading bytes that only extend the sign (writers that use a fixed width) change nothing.
+    let start = s;
+    while (end - start > 1 && ((src[start] === 0 && src[start + 1] < 0x80) || (src[start] === 0xff && src[start + 1] >= 0x80))) start++;
+    const n = end - start;
+    if (n > 16) throw new TypeError(`decimal of ${n} bytes does not fit 128 bits`);
+    if (n > 6) {
+      let big = 0n;
+      for (let i = start; i < end; i++) big = (big << 8n) | BigInt(src[i]);
+      this.pushAny(BigInt.asIntN(n * 8, big));
+      return;
+    }
+    // Up to 48 bits: a number, split into 32-bit halves and sign-extended, with no BigInt.
+    let x = 0;
+    for (let i = start; i < end; i++) x = x * 256 + src[i];
+    if (n > 0 && src[start] >= 0x80) x -= 2 ** (8 * n);
+    this.validity.push(true, this.length);
+    this.reserve(16);
+    const hi = Math.floor(x / TWO_32);
+    const sign = x < 0 ? -1 : 0;
+    this.view.setUint32(this.values.length, x - hi * TWO_32, true);
+    this.view.setInt32(this.values.length + 4, hi, true);
+    this.view.setInt32(this.values.length + 8, sign, true);
+    this.view.setInt32(this.values.length + 12, sign, true);
+    this.values.length += 16;
+    if (this.lower === null || x < (this.lower as number)) this.lower = x;
+    if (this.upper === null || x > (this.upper as number)) this.upper = x;
+    this.length++;
+    this.bytes = this.values.length + this.length;
+  }
+
+  truncate(length: number): void {
+    if (length >= this.length) return;
+    this.validity.truncate(length, this.length);
+    if (this.kind === 'bool') {
+      this.values.length = (length + 7) >> 3;
+      if ((length & 7) !== 0) this.values.buf[length >> 3] &= (1 << (length & 7)) - 1;
+    } else if (this.kind === 'utf8' || this.kind === 'binary') {
+      this.values.length = this.offsets.get(length);
+    } else {
+      if (this.kind === 'f32' || this.kind === 'f64') {
+        for (let i = length; i < this.length; i++) {
+          const x = this.kind === 'f32' ? this.view.getFloat32(i * 4, true) : this.view.getFloat64(i * 8, true);
+          if (Number.isNaN(x)) this.nan--;
+        }
+      }
+      this.values.length = length * this.width;
+    }
+    this.length = length;
+    this.bytes = this.values.length + this.length;
+  }
+
+  /** Room for n more bytes: the check is small enough to be inlined into every push, the growth is not. */
+  private reserve(n: number): void {
+    if (this.values.length + n > this.values.buf.length) this.grow(n);
+  }
+
+  private grow(n: number): void {
+    this.values.ensure(n);
+    this.view = new DataView(this.values.buf.buffer);
+    this.buffer = Buffer.from(this.values.buf.buffer);
   }
 
   /** Every other kind: booleans, fixed, decimals. */
@@ -302,6 +417,7 @@ class PrimitiveColumn implements Column {
           const b = typeof v === 'string' ? Buffer.from(v.replace(/-/g, ''), 'hex') : (v as Uint8Array);
           if (b.length !== this.width) throw new TypeError(`value of ${b.length} bytes for ${this.type}`);
           this.values.buf.set(b, this.values.length);
+          this.boundBytes(this.values.length, this.values.length + this.width);
         } else this.values.buf.fill(0, this.values.length, this.values.length + this.width);
         this.values.length += this.width;
         break;
@@ -315,7 +431,7 @@ class PrimitiveColumn implements Column {
         break;
       }
     }
-    if (valid) this.bound(v as PrimitiveValue);
+    if (valid && this.kind !== 'fixed') this.bound(v as PrimitiveValue);
     this.length++;
     this.bytes = this.values.length + this.length;
   }
@@ -358,11 +474,7 @@ class PrimitiveColumn implements Column {
 
   private bound(v: PrimitiveValue): void {
     let b: PrimitiveValue = v;
-    if (this.kind === 'i64' || this.kind === 'decimal') {
-      b = typeof v === 'bigint' ? v : Number(v);
-    } else if (this.kind === 'fixed' && typeof v === 'string') {
-      b = Buffer.from(v.replace(/-/g, ''), 'hex');
-    }
+    if (this.kind === 'i64' || this.kind === 'decimal') b = typeof v === 'bigint' ? v : Number(v);
     if (this.lower === null || compareSingleValues(b, this.lower) < 0) this.lower = b;
     if (this.upper === null || compareSingleValues(b, this.upper) > 0) this.upper = b;
   }
@@ -486,7 +598,7 @@ function compilePushFields(fields: readonly NestedField[]): PushFields {
   return new Function('c', 'o', body) as PushFields;
 }
 
-class StructColumn implements Column {
+export class StructColumn implements Column {
   length = 0;
   readonly children: { field: NestedField; column: Column }[];
   private readonly columns: Column[];
@@ -513,6 +625,28 @@ class StructColumn implements Column {
     this.length++;
   }
 
+  /** The column of a field, for decoders that push into the children themselves. */
+  child(name: string): Column | undefined {
+    return this.children.find((c) => c.field.name === name)?.column;
+  }
+
+  /** Ends a row whose children were pushed one by one. */
+  pushValid(): void {
+    this.validity.push(true, this.length);
+    this.length++;
+  }
+
+  truncate(length: number): void {
+    if (length >= this.length) {
+      // Children may be ahead of a struct whose row failed before pushValid().
+      for (const c of this.columns) c.truncate(length);
+      return;
+    }
+    this.validity.truncate(length, this.length);
+    for (const c of this.columns) c.truncate(length);
+    this.length = length;
+  }
+
   arrowType(): DataType {
     return new Struct(this.children.map((c) => arrowField(c.field.name, c.column, !c.field.required, c.field.id)));
   }
@@ -532,9 +666,9 @@ class StructColumn implements Column {
   }
 }
 
-class ListColumn implements Column {
+export class ListColumn implements Column {
   length = 0;
-  private readonly element: Column;
+  readonly element: Column;
   private readonly validity = new Validity();
   private readonly offsets = new Offsets();
 
@@ -551,6 +685,20 @@ class ListColumn implements Column {
     this.validity.push(valid, this.length);
     if (valid) for (const e of v as unknown[]) this.element.push(e);
     this.offsets.put(++this.length, this.element.length);
+  }
+
+  /** Ends a list whose elements were pushed one by one. */
+  pushValid(): void {
+    this.validity.push(true, this.length);
+    this.offsets.put(++this.length, this.element.length);
+  }
+
+  truncate(length: number): void {
+    // Elements may be ahead of a list whose row failed before pushValid().
+    this.element.truncate(this.offsets.get(Math.min(length, this.length)));
+    if (length >= this.length) return;
+    this.validity.truncate(length, this.length);
+    this.length = length;
   }
 
   arrowType(): DataType {
@@ -573,10 +721,10 @@ class ListColumn implements Column {
   }
 }
 
-class MapColumn implements Column {
+export class MapColumn implements Column {
   length = 0;
-  private readonly keys: Column;
-  private readonly values: Column;
+  readonly keys: Column;
+  readonly values: Column;
   private readonly validity = new Validity();
   private readonly offsets = new Offsets();
 
@@ -600,6 +748,21 @@ class MapColumn implements Column {
       }
     }
     this.offsets.put(++this.length, this.keys.length);
+  }
+
+  /** Ends a map whose keys and values were pushed one by one. */
+  pushValid(): void {
+    this.validity.push(true, this.length);
+    this.offsets.put(++this.length, this.keys.length);
+  }
+
+  truncate(length: number): void {
+    const entries = this.offsets.get(Math.min(length, this.length));
+    this.keys.truncate(entries);
+    this.values.truncate(entries);
+    if (length >= this.length) return;
+    this.validity.truncate(length, this.length);
+    this.length = length;
   }
 
   private entriesType(): Struct {
@@ -641,7 +804,8 @@ export function columnFor(type: IcebergType, fieldId: number): Column {
 
 /** A table's rows: one column per top-level field, as a struct whose rows are never null. */
 export class RowColumns {
-  private readonly root: StructColumn;
+  /** The rows' struct: decoders push into its children and end each row with pushValid(). */
+  readonly root: StructColumn;
 
   constructor(readonly schema: StructType) {
     this.root = new StructColumn(schema);
@@ -657,6 +821,11 @@ export class RowColumns {
 
   push(row: Record<string, unknown>): void {
     this.root.push(row);
+  }
+
+  /** Back to the first `length` rows, dropping a row that failed partway. */
+  truncate(length: number): void {
+    this.root.truncate(length);
   }
 
   fields(): Field[] {

@@ -20,8 +20,9 @@ import { partitionType, type ColumnMetrics } from '../iceberg/manifest.js';
 import { applyTransform, parseTransformName, type Transform } from '../iceberg/transforms.js';
 import type { IcebergSchema, StructType } from '../iceberg/types.js';
 import { fieldPath, isStruct } from '../iceberg/types.js';
+import { AvroCursor, compileValueDecoder, type Decode } from './avro-decode.js';
 import { avroType, compileStructReader, ConversionError, decodeAvro } from './avro-values.js';
-import { RowColumns } from './columns.js';
+import { type Column, RowColumns, StructColumn } from './columns.js';
 import { DLQ_ERROR, DLQ_SCHEMA_ID, KAFKA_HEADER, KAFKA_KEY, KAFKA_METADATA, KAFKA_VALUE, usesSchema, type Layout } from './layout.js';
 import { writeParquet } from './parquet.js';
 
@@ -85,6 +86,44 @@ class RecordError extends Error {
 interface OpenFile {
   readonly columns: RowColumns;
   readonly partition: Record<string, unknown>;
+  /** Avro decoders into these columns, by schema id (unpartitioned tables, see pushDecoded). */
+  readonly decoders: Map<number, Decode>;
+  readonly kafka: KafkaColumns | null;
+}
+
+/** The Kafka columns of a file, pushed into one by one after a decoded value. */
+class KafkaColumns {
+  private readonly key: Column;
+  private readonly header: Column;
+  private readonly metadata: StructColumn;
+  private readonly partition: Column;
+  private readonly offset: Column;
+  private readonly timestamp: Column;
+
+  constructor(root: StructColumn) {
+    this.key = root.child(KAFKA_KEY)!;
+    this.header = root.child(KAFKA_HEADER)!;
+    this.metadata = root.child(KAFKA_METADATA) as StructColumn;
+    this.partition = this.metadata.child('partition')!;
+    this.offset = this.metadata.child('offset')!;
+    this.timestamp = this.metadata.child('timestamp')!;
+  }
+
+  push(key: unknown, headers: DecodedRecord['headers'], partition: number, offset: number, timestampMicros: number): void {
+    this.key.push(key);
+    this.header.push(headers.length === 0 ? null : headers);
+    this.partition.push(partition);
+    this.offset.push(offset);
+    this.timestamp.push(timestampMicros);
+    this.metadata.pushValid();
+  }
+}
+
+function rethrowAsRecordError(err: unknown, schemaId: number | null): never {
+  // Malformed bytes (ConversionError) and values that do not fit their column (TypeError) are the record's fault.
+  if (err instanceof ConversionError) throw new RecordError(err.message, schemaId);
+  if (err instanceof TypeError || err instanceof RangeError) throw new RecordError(`value does not fit the table: ${err.message}`, schemaId);
+  throw err;
 }
 
 interface SpecField {
@@ -100,6 +139,7 @@ export class PartitionConverter {
   private readonly compiled = new Map<number, CompiledSchema>();
   private readonly texts = new Map<number, SchemaText>();
   private readonly open = new Map<string, OpenFile>();
+  private readonly cursor = new AvroCursor();
   private dlq: RowColumns;
   private done: WrittenFile[] = [];
   nextOffset: number;
@@ -157,8 +197,9 @@ export class PartitionConverter {
           const missing = this.missingSchema(r);
           if (missing !== null) return { status: 'need-schemas', ids: [missing], nextOffset: this.nextOffset, files: this.take() };
           try {
-            const row = this.row(r, offset, timestamp);
-            if (offset >= this.opts.startOffset) await this.push(row);
+            if (offset < this.opts.startOffset) this.row(r, offset, timestamp); // in the table already: only checked, for the dead-letter table
+            else if (usesSchema(this.opts.layout) && this.specFields.length === 0) await this.pushDecoded(r, offset, timestamp);
+            else await this.push(this.row(r, offset, timestamp));
             this.converted++;
           } catch (err) {
             if (!(err instanceof RecordError) || this.opts.errorsTolerance === 'none') {
@@ -258,6 +299,71 @@ export class PartitionConverter {
     return row;
   }
 
+  /**
+   * An Avro value decoded straight into the open file's columns, with no
+   * object per record (avro-decode.ts). Only for unpartitioned tables: a
+   * partitioned table must know a row's values to pick its file before
+   * anything is pushed, so its rows are decoded to objects first (row()).
+   */
+  private async pushDecoded(r: DecodedRecord, offset: number, timestamp: number): Promise<void> {
+    let file = this.open.get('');
+    if (file === undefined) {
+      file = this.openFile('', {});
+      this.open.set('', file);
+    }
+    const columns = file.columns;
+    const mark = columns.length;
+    let id: number | null = null;
+    try {
+      const value = r.value;
+      if (value !== null) {
+        id = this.schemaIdOf(r);
+        if (id === null) throw new RecordError('value is not in the Confluent wire format (magic byte 0 and a 4-byte schema id)', null);
+        let decode = file.decoders.get(id);
+        if (decode === undefined) {
+          const c = this.compiledSchema(id);
+          if (c.type === null || c.read === null) throw new RecordError(c.error ?? `schema ${id} unusable`, id);
+          decode = this.valueDecoder(c.type, columns.root);
+          file.decoders.set(id, decode);
+        }
+        this.cursor.reset(value, this.opts.layout.valueType === 'by_latest_schema' ? 0 : 5, value.length);
+        decode(this.cursor);
+        if (this.cursor.pos !== this.cursor.end) throw new ConversionError(`Avro payload has ${this.cursor.end - this.cursor.pos} bytes past its value`);
+      } else this.pushNullValue(columns.root);
+      file.kafka!.push(this.keyOf(r), r.headers, this.opts.partition, offset, timestamp * 1000);
+      columns.root.pushValid();
+    } catch (err) {
+      columns.truncate(mark);
+      rethrowAsRecordError(err, id);
+    }
+    await this.cutIfFull('', file);
+  }
+
+  private valueDecoder(writer: avro.Type, root: StructColumn): Decode {
+    if (this.opts.layout.flatten) return compileValueDecoder(writer, root, this.valueStruct().fields.map((f) => f.name), false);
+    const value = root.child(KAFKA_VALUE) as StructColumn;
+    return compileValueDecoder(writer, value, value.children.map((c) => c.field.name), true);
+  }
+
+  /** A null value (a tombstone): every value column null. */
+  private pushNullValue(root: StructColumn): void {
+    if (!this.opts.layout.flatten) root.child(KAFKA_VALUE)!.push(null);
+    else for (const f of this.valueStruct().fields) root.child(f.name)!.push(null);
+  }
+
+  private openFile(key: string, partition: Record<string, unknown>): OpenFile {
+    const columns = new RowColumns(this.schema);
+    return { columns, partition, decoders: new Map(), kafka: usesSchema(this.opts.layout) ? new KafkaColumns(columns.root) : null };
+  }
+
+  private async cutIfFull(key: string, file: OpenFile): Promise<void> {
+    // Summing every column's size is per-column work: once every 64 rows is close enough to the target.
+    if ((file.columns.length & 63) === 0 && file.columns.bytes >= this.opts.targetFileBytes) {
+      this.open.delete(key);
+      this.done.push(await finishFile(file.columns, file.partition, this.schema['schema-id'], false));
+    }
+  }
+
   private async push(row: Record<string, unknown>): Promise<void> {
     const partition: Record<string, unknown> = {};
     for (const f of this.specFields) {
@@ -272,20 +378,18 @@ export class PartitionConverter {
     const key = this.specFields.length === 0 ? '' : JSON.stringify(partition, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : Buffer.isBuffer(x) ? x.toString('base64') : x));
     let file = this.open.get(key);
     if (file === undefined) {
-      file = { columns: new RowColumns(this.schema), partition };
+      file = this.openFile(key, partition);
       this.open.set(key, file);
     }
+    const mark = file.columns.length;
     try {
       file.columns.push(row);
     } catch (err) {
-      // A value that does not fit its column (e.g. a wrong-length fixed) is the record's fault.
+      // A value that does not fit its column (e.g. a wrong-length fixed) is the record's fault, and its row is taken out again.
+      file.columns.truncate(mark);
       throw new RecordError(`value does not fit the table: ${(err as Error).message}`, null);
     }
-    // Summing every column's size is per-column work: once every 64 rows is close enough to the target.
-    if ((file.columns.length & 63) === 0 && file.columns.bytes >= this.opts.targetFileBytes) {
-      this.open.delete(key);
-      this.done.push(await finishFile(file.columns, file.partition, this.schema['schema-id'], false));
-    }
+    await this.cutIfFull(key, file);
   }
 
   private pushDlq(r: DecodedRecord, offset: number, timestamp: number, err: RecordError): void {
@@ -295,11 +399,15 @@ export class PartitionConverter {
   /** _kafka_key, _kafka_header and _kafka_metadata, the same in every layout and in the dead-letter table. */
   private kafkaColumns(r: DecodedRecord, offset: number, timestamp: number): Record<string, unknown> {
     return {
-      // A string key that is valid UTF-8 goes to its column as the bytes it is, neither decoded nor encoded again.
-      [KAFKA_KEY]: r.key === null ? null : this.opts.layout.keyType === 'string' && !isUtf8(r.key) ? r.key.toString('utf8') : r.key,
-      [KAFKA_HEADER]: r.headers.length === 0 ? null : r.headers.map((h) => ({ key: h.key, value: h.value })),
+      [KAFKA_KEY]: this.keyOf(r),
+      [KAFKA_HEADER]: r.headers.length === 0 ? null : r.headers,
       [KAFKA_METADATA]: { partition: this.opts.partition, offset, timestamp: timestamp * 1000 },
     };
+  }
+
+  private keyOf(r: DecodedRecord): Buffer | string | null {
+    // A string key that is valid UTF-8 goes to its column as the bytes it is, neither decoded nor encoded again.
+    return r.key === null ? null : this.opts.layout.keyType === 'string' && !isUtf8(r.key) ? r.key.toString('utf8') : r.key;
   }
 
   private async closeOpenFiles(): Promise<void> {

@@ -1,0 +1,304 @@
+// Avro decoded straight into columns (avro-decode.ts), checked against the
+// path that decodes with avsc first (which partitioned tables still take):
+// the same values of every Avro type must come back from DuckDB as the same
+// rows. Then hostile payloads: every truncation and random corruption of a
+// value is a dead letter, never a crash, and never shifts the good rows
+// around it; longs past 2^53 keep every digit.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import avro from 'avsc';
+import { afterAll, expect, test } from 'vitest';
+import { buildBatch } from '../../../src/protocol/records/builder.js';
+import { avroToIceberg } from '../../../src/table/convert/avro-schema.js';
+import { PartitionConverter, type WrittenFile } from '../../../src/table/convert/converter.js';
+import { rawSchema, schemaLayout, type Layout } from '../../../src/table/convert/layout.js';
+import type { PartitionSpec } from '../../../src/table/iceberg/metadata.js';
+import type { IcebergSchema } from '../../../src/table/iceberg/types.js';
+import { duckRows } from '../../helpers/iceberg.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'floe-avro-decode-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const SCHEMA = {
+  type: 'record',
+  name: 'Everything',
+  namespace: 'test',
+  fields: [
+    { name: 'b', type: 'boolean' },
+    { name: 'i', type: 'int' },
+    { name: 'l', type: 'long' },
+    { name: 'f', type: 'float' },
+    { name: 'd', type: 'double' },
+    { name: 's', type: 'string' },
+    { name: 'by', type: 'bytes' },
+    { name: 'fx', type: { type: 'fixed', name: 'Three', size: 3 } },
+    { name: 'e', type: { type: 'enum', name: 'Color', symbols: ['RED', 'GREEN', 'BLUE'] } },
+    { name: 'dec', type: { type: 'bytes', logicalType: 'decimal', precision: 20, scale: 2 } },
+    { name: 'decf', type: { type: 'fixed', name: 'Dec6', size: 6, logicalType: 'decimal', precision: 12, scale: 3 } },
+    { name: 'day', type: { type: 'int', logicalType: 'date' } },
+    { name: 'tms', type: { type: 'int', logicalType: 'time-millis' } },
+    { name: 'tus', type: { type: 'long', logicalType: 'time-micros' } },
+    { name: 'tsm', type: { type: 'long', logicalType: 'timestamp-millis' } },
+    { name: 'tsu', type: { type: 'long', logicalType: 'timestamp-micros' } },
+    { name: 'lts', type: { type: 'long', logicalType: 'local-timestamp-millis' } },
+    { name: 'id', type: { type: 'string', logicalType: 'uuid' } },
+    { name: 'opt', type: ['null', 'string'], default: null },
+    { name: 'rec', type: ['null', { type: 'record', name: 'Inner', fields: [{ name: 'a', type: 'int' }, { name: 'z', type: ['null', 'double'], default: null }] }], default: null },
+    { name: 'arr', type: { type: 'array', items: { type: 'record', name: 'Pair', fields: [{ name: 'k', type: 'string' }, { name: 'v', type: 'long' }] } } },
+    { name: 'arrn', type: { type: 'array', items: ['null', 'int'] } },
+    { name: 'm', type: { type: 'map', values: ['null', 'string'] } },
+    { name: 'u', type: ['int', 'string', 'null'] },
+    { name: 'one', type: ['string'] },
+    { name: 'deep', type: { type: 'record', name: 'Deep', fields: [{ name: 'x', type: { type: 'record', name: 'Deeper', fields: [{ name: 'y', type: 'string' }] } }] } },
+  ],
+};
+
+// Encoded without logical types: values are given as Avro stores them.
+const type = avro.Type.forSchema(SCHEMA as avro.Schema, { wrapUnions: false });
+const SCHEMA_ID = 12;
+const frame = (payload: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, 0, SCHEMA_ID]), payload]);
+
+/** A small seeded generator, so a failure can be replayed. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (x * 1664525 + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
+const WORDS = ['', 'a', 'Lyon', 'Ünïcødé ✓', 'cat 🐈', 'x'.repeat(40), 'ü'.repeat(20)];
+
+function value(r: () => number, i: number) {
+  const int = (n: number) => Math.floor(r() * n);
+  const pick = <T>(xs: readonly T[]) => xs[int(xs.length)];
+  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
+  const hex = bytes(16).toString('hex');
+  return {
+    b: r() < 0.5,
+    i: int(2 ** 32) - 2 ** 31,
+    l: int(2 ** 53) - 2 ** 52,
+    f: Math.fround(r() * 1000 - 500),
+    d: pick([r() * 1e6, -0.5, Number.NaN, 1e300]),
+    s: pick(WORDS) + i,
+    by: bytes(int(40)),
+    fx: bytes(3),
+    e: pick(['RED', 'GREEN', 'BLUE']),
+    dec: bytes(1 + int(9)),
+    decf: bytes(6),
+    day: int(40_000) - 20_000,
+    tms: int(86_400_000),
+    tus: int(86_400_000) * 1000,
+    tsm: 1_700_000_000_000 + int(1e9),
+    tsu: 1_700_000_000_000_000 + int(1e12),
+    lts: 1_600_000_000_000 + int(1e9),
+    id: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
+    opt: r() < 0.3 ? null : pick(WORDS),
+    rec: r() < 0.3 ? null : { a: int(100), z: r() < 0.5 ? null : r() },
+    arr: Array.from({ length: int(4) }, (_, k) => ({ k: pick(WORDS) + k, v: int(2 ** 40) })),
+    arrn: Array.from({ length: int(4) }, () => (r() < 0.3 ? null : int(1000))),
+    m: Object.fromEntries(Array.from({ length: int(3) }, (_, k) => [`k${k}${pick(WORDS)}`, r() < 0.3 ? null : pick(WORDS)])),
+    u: pick([null, int(1000), pick(WORDS)]),
+    one: pick(WORDS),
+    deep: { x: { y: pick(WORDS) } },
+  };
+}
+
+const layout: Layout = { valueType: 'by_schema_id', keyType: 'string', flatten: true };
+const tableSchema: IcebergSchema = { ...schemaLayout(avroToIceberg(JSON.stringify(SCHEMA)).struct, layout), 'schema-id': 0 };
+const UNPARTITIONED: PartitionSpec = { 'spec-id': 0, fields: [] };
+
+function converter(spec: PartitionSpec): PartitionConverter {
+  const c = new PartitionConverter({
+    partition: 0,
+    layout,
+    tableSchema,
+    spec,
+    dlqSchema: rawSchema(layout, true),
+    targetFileBytes: 64 << 20,
+    errorsTolerance: 'all',
+    startOffset: 0,
+    dlqStartOffset: 0,
+    latestSchemaId: null,
+  });
+  c.addSchemas(new Map([[SCHEMA_ID, { schemaType: 'AVRO', schema: JSON.stringify(SCHEMA), references: [] }]]));
+  return c;
+}
+
+async function convert(spec: PartitionSpec, values: readonly Buffer[]): Promise<{ table: string[]; dlq: string[]; files: WrittenFile[] }> {
+  const c = converter(spec);
+  const batch = await buildBatch(
+    values.map((v, i) => ({ key: `k${i}`, value: v, timestamp: 1_700_000_000_000 + i })),
+    { baseOffset: 0 },
+  );
+  const outcome = await c.append([batch]);
+  expect(outcome.status).toBe('ok');
+  const files = [...outcome.files, ...(await c.flush())];
+  const write = (f: WrittenFile, i: number) => {
+    const path = join(dir, `${spec.fields.length}-${i}-${f.dlq ? 'dlq' : 'table'}.parquet`);
+    writeFileSync(path, f.bytes);
+    return path;
+  };
+  return { table: files.flatMap((f, i) => (f.dlq ? [] : [write(f, i)])), dlq: files.flatMap((f, i) => (f.dlq ? [write(f, i)] : [])), files };
+}
+
+const ALL = "* EXCLUDE (d, f, lts), d::VARCHAR AS d, f::VARCHAR AS f, epoch_ms(lts) AS lts, _kafka_metadata.offset AS o";
+
+test('every Avro type decoded into columns reads back as the avsc-decoded path writes it', async () => {
+  const r = rng(7);
+  const values = Array.from({ length: 400 }, (_, i) => frame(type.toBuffer(value(r, i))));
+  const fast = await convert(UNPARTITIONED, values);
+  // A bucket partition sends every row through the object path.
+  const lId = tableSchema.fields.find((f) => f.name === 'l')!.id;
+  const slow = await convert({ 'spec-id': 1, fields: [{ 'source-id': lId, 'field-id': 1000, name: 'l_bucket', transform: 'bucket[2]' }] }, values);
+  expect(fast.dlq).toEqual([]);
+  expect(slow.dlq).toEqual([]);
+  const fastRows = await duckRows(fast.table, ALL, 'o');
+  expect(fastRows).toHaveLength(400);
+  expect(fastRows).toEqual(await duckRows(slow.table, ALL, 'o'));
+  // Spot checks that do not lean on the other path: a wide decimal, an enum symbol, a tagged union.
+  const [row] = await duckRows(fast.table, "dec::VARCHAR AS dec, e, u, hex(id) AS id, one, deep.x.y AS y", '_kafka_metadata.offset LIMIT 1');
+  const first = type.fromBuffer(values[0].subarray(5)) as ReturnType<typeof value>;
+  expect(row.e).toBe(first.e);
+  expect(row.id).toBe(first.id.replace(/-/g, '').toUpperCase());
+  expect(row.one).toEqual({ tag: 0, field0: first.one });
+  expect(row.u).toEqual(first.u === null ? null : typeof first.u === 'number' ? { tag: 0, field0: first.u, field1: null } : { tag: 1, field0: null, field1: first.u });
+  expect(row.y).toBe(first.deep.x.y);
+  const unscaled = BigInt.asIntN(first.dec.length * 8, BigInt(`0x${first.dec.toString('hex')}`));
+  const sign = unscaled < 0n ? '-' : '';
+  const abs = (unscaled < 0n ? -unscaled : unscaled).toString().padStart(3, '0');
+  expect(row.dec).toBe(`${sign}${abs.slice(0, -2)}.${abs.slice(-2)}`);
+  // Statistics agree too (bounds may only be wider on the decoded path, and here there is no failed row to widen them).
+  const stats = (files: WrittenFile[]) => {
+    const values = new Map<number, number>();
+    const nulls = new Map<number, number>();
+    for (const f of files) {
+      for (const [id, n] of f.valueCounts) values.set(id, (values.get(id) ?? 0) + n);
+      for (const [id, n] of f.nullValueCounts) nulls.set(id, (nulls.get(id) ?? 0) + n);
+    }
+    return { values, nulls };
+  };
+  expect(stats(fast.files)).toEqual(stats(slow.files));
+});
+
+test('longs past 2^53 keep every digit', async () => {
+  // avsc's own long type stops at 2^53: the fields before and after `l` are encoded apart and the long put between them.
+  const head = avro.Type.forSchema({ type: 'record', name: 'Head', fields: SCHEMA.fields.slice(0, 2) } as avro.Schema);
+  const tail = avro.Type.forSchema({ type: 'record', name: 'Tail', namespace: 'test', fields: SCHEMA.fields.slice(3) } as avro.Schema);
+  const edge = [2n ** 62n, -(2n ** 63n), 2n ** 63n - 1n, 2n ** 53n + 1n, -(2n ** 53n) - 3n];
+  const payloads = edge.map((l, i) => {
+    const v = value(rng(100 + i), i);
+    return frame(Buffer.concat([head.toBuffer(v), zigzagVarint(l), tail.toBuffer(v)]));
+  });
+  const fast = await convert(UNPARTITIONED, payloads);
+  expect(fast.dlq).toEqual([]);
+  expect((await duckRows(fast.table, 'l::VARCHAR AS l', '_kafka_metadata.offset')).map((x) => x.l)).toEqual(edge.map(String));
+});
+
+function zigzagVarint(n: bigint): Buffer {
+  let z = BigInt.asUintN(64, (n << 1n) ^ (n >> 63n));
+  const out: number[] = [];
+  do {
+    let b = Number(z & 0x7fn);
+    z >>= 7n;
+    if (z !== 0n) b |= 0x80;
+    out.push(b);
+  } while (z !== 0n);
+  return Buffer.from(out);
+}
+
+test('hostile payloads are dead letters: every truncation and corruption, with the good rows around them intact', async () => {
+  const r = rng(11);
+  const good = value(r, 0);
+  const payload = type.toBuffer(good);
+  const bad: Buffer[] = [];
+  for (let n = 0; n < payload.length; n++) bad.push(payload.subarray(0, n));
+  const hostile = [
+    Buffer.concat([payload, Buffer.from([0])]), // a byte past the value
+    Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), // a varint of 12 bytes
+  ];
+  // Corruptions: random bytes overwritten. Some still decode (a different but valid value); the rest must be dead letters.
+  for (let k = 0; k < 300; k++) {
+    const c = Buffer.from(payload);
+    for (let j = 0; j < 1 + Math.floor(r() * 3); j++) c[Math.floor(r() * c.length)] = Math.floor(r() * 256);
+    hostile.push(c);
+  }
+  // Each bad value is followed by a good one, whose row must come out whole.
+  const values: Buffer[] = [];
+  for (const b of [...bad, ...hostile]) values.push(frame(b), frame(payload));
+  const { table, dlq, files } = await convert(UNPARTITIONED, values);
+  const tableRows = await duckRows(table, 's, arr, m, _kafka_metadata.offset AS o', 'o');
+  const dlqRows = await duckRows(dlq, '_kafka_metadata.offset AS o, _error', 'o');
+  expect(tableRows.length + dlqRows.length).toBe(values.length);
+  // Every truncation and the two hand-made ones are dead letters.
+  const dead = new Set(dlqRows.map((x) => Number(x.o)));
+  for (let n = 0; n < bad.length + 2; n++) expect(dead.has(2 * n)).toBe(true);
+  expect(dlqRows.every((x) => typeof x._error === 'string' && (x._error as string).length > 0)).toBe(true);
+  // Every good value reads back as written, whatever failed just before it.
+  const expected = await duckRows(table, 's, arr, m', '_kafka_metadata.offset LIMIT 1');
+  expect(expected[0].s).toBe(good.s);
+  for (const row of tableRows.filter((x) => Number(x.o) % 2 === 1)) expect({ s: row.s, arr: row.arr, m: row.m }).toEqual(expected[0]);
+  expect(tableRows.filter((x) => Number(x.o) % 2 === 1)).toHaveLength(values.length / 2);
+  // Counts are exact after the rollbacks: one value per row in every top-level column.
+  const [file] = files.filter((f) => !f.dlq);
+  const sId = tableSchema.fields.find((f) => f.name === 's')!.id;
+  expect(file.recordCount).toBe(tableRows.length);
+  expect(file.valueCounts.get(sId)).toBe(tableRows.length);
+  expect(file.nullValueCounts.get(sId)).toBe(0);
+});
+
+test('hand-made lies: counts, lengths and indexes past the payload, bad UTF-8', async () => {
+  // A record of one string field, one array of ints, one union and one enum.
+  const schema = {
+    type: 'record',
+    name: 'Small',
+    fields: [
+      { name: 's', type: 'string' },
+      { name: 'a', type: { type: 'array', items: 'int' } },
+      { name: 'u', type: ['null', 'int'] },
+      { name: 'e', type: { type: 'enum', name: 'E', symbols: ['A', 'B'] } },
+    ],
+  };
+  const small: IcebergSchema = { ...schemaLayout(avroToIceberg(JSON.stringify(schema)).struct, layout), 'schema-id': 0 };
+  const c = new PartitionConverter({
+    partition: 0,
+    layout,
+    tableSchema: small,
+    spec: UNPARTITIONED,
+    dlqSchema: rawSchema(layout, true),
+    targetFileBytes: 1 << 20,
+    errorsTolerance: 'all',
+    startOffset: 0,
+    dlqStartOffset: 0,
+    latestSchemaId: null,
+  });
+  c.addSchemas(new Map([[1, { schemaType: 'AVRO', schema: JSON.stringify(schema), references: [] }]]));
+  const f = (...bytes: number[]) => Buffer.from([0, 0, 0, 0, 1, ...bytes]);
+  const cases: [string, Buffer][] = [
+    ['ok', f(0x02, 0x41, 0x02, 0x04, 0x00, 0x02, 0x06, 0x02)], // s="A", a=[2], u=3, e=B
+    ['length past the end', f(0x7e, 0x41)],
+    ['negative length', f(0x01, 0x41)],
+    ['array count past the end', f(0x00, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0x00)],
+    ['union index out of range', f(0x00, 0x00, 0x04)],
+    ['enum index out of range', f(0x00, 0x00, 0x00, 0x04)],
+    ['invalid UTF-8', f(0x04, 0xc3, 0x28, 0x00, 0x00, 0x00)],
+  ];
+  const batch = await buildBatch(cases.map(([, v]) => ({ key: 'k', value: v })), { baseOffset: 0 });
+  expect(await c.append([batch])).toMatchObject({ status: 'ok', nextOffset: cases.length });
+  const files = await c.flush();
+  const tablePath = join(dir, 'small.parquet');
+  const dlqPath = join(dir, 'small-dlq.parquet');
+  writeFileSync(tablePath, files.find((x) => !x.dlq)!.bytes);
+  writeFileSync(dlqPath, files.find((x) => x.dlq)!.bytes);
+  expect(await duckRows([tablePath], 's, a, u, e', 's')).toEqual([{ s: 'A', a: [2], u: 3, e: 'B' }]);
+  const errors = await duckRows([dlqPath], '_kafka_metadata.offset AS o, _error AS error', 'o');
+  expect(errors.map((x) => x.error)).toEqual([
+    expect.stringMatching(/truncated/),
+    expect.stringMatching(/length -1 is out of range/),
+    expect.stringMatching(/block of .* items is longer than the payload/),
+    expect.stringMatching(/union index 2 is out of range/),
+    expect.stringMatching(/enum index 2 is out of range/),
+    expect.stringMatching(/not valid UTF-8/),
+  ]);
+});
