@@ -110,13 +110,3 @@ export async function parquetFieldIds(file: string): Promise<{ name: string; fie
   const reader = await (await duck).runAndReadAll(`SELECT name, field_id FROM parquet_schema('${file.replace(/'/g, "''")}')`);
   return (reader.getRowObjectsJson() as { name: string; field_id: number | string | null }[]).map((r) => ({ name: r.name, fieldId: r.field_id === null ? null : Number(r.field_id) }));
 }
-
-/** DuckDB's view of a Parquet footer: each column chunk's encodings and dictionary page bytes, by path. */
-export async function parquetChunks(file: string): Promise<Record<string, { encodings: string; dictionaryBytes: number }>> {
-  duck ??= DuckDBInstance.create(':memory:').then((d) => d.connect());
-  const reader = await (await duck).runAndReadAll(
-    `SELECT path_in_schema, encodings, coalesce(data_page_offset - dictionary_page_offset, 0) AS dictionary_bytes FROM parquet_metadata('${file.replace(/'/g, "''")}')`,
-  );
-  const rows = reader.getRowObjectsJson() as { path_in_schema: string; encodings: string; dictionary_bytes: string | number }[];
-  return Object.fromEntries(rows.map((r) => [r.path_in_schema, { encodings: r.encodings, dictionaryBytes: Number(r.dictionary_bytes) }]));
-}

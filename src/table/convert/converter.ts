@@ -86,9 +86,11 @@ class RecordError extends Error {
 interface OpenFile {
   readonly columns: RowColumns;
   readonly partition: Record<string, unknown>;
-  /** Avro decoders into these columns, by schema id (unpartitioned tables, see pushDecoded). */
+  /** Avro decoders into these columns, by schema id (unpartitioned tables, see pushDirect). */
   readonly decoders: Map<number, Decode>;
-  readonly kafka: KafkaColumns | null;
+  readonly kafka: KafkaColumns;
+  /** The raw and string layouts' _kafka_value column. */
+  readonly value: Column | null;
 }
 
 /** The Kafka columns of a file, pushed into one by one after a decoded value. */
@@ -198,7 +200,7 @@ export class PartitionConverter {
           if (missing !== null) return { status: 'need-schemas', ids: [missing], nextOffset: this.nextOffset, files: this.take() };
           try {
             if (offset < this.opts.startOffset) this.row(r, offset, timestamp); // in the table already: only checked, for the dead-letter table
-            else if (usesSchema(this.opts.layout) && this.specFields.length === 0) await this.pushDecoded(r, offset, timestamp);
+            else if (this.specFields.length === 0) await this.pushDirect(r, offset, timestamp);
             else await this.push(this.row(r, offset, timestamp));
             this.converted++;
           } catch (err) {
@@ -300,12 +302,13 @@ export class PartitionConverter {
   }
 
   /**
-   * An Avro value decoded straight into the open file's columns, with no
-   * object per record (avro-decode.ts). Only for unpartitioned tables: a
-   * partitioned table must know a row's values to pick its file before
-   * anything is pushed, so its rows are decoded to objects first (row()).
+   * A record pushed straight into the open file's columns, with no object
+   * per record: Avro values decoded in place (avro-decode.ts), raw values as
+   * the bytes they are. Only for unpartitioned tables: a partitioned table
+   * must know a row's values to pick its file before anything is pushed, so
+   * its rows are decoded to objects first (row()).
    */
-  private async pushDecoded(r: DecodedRecord, offset: number, timestamp: number): Promise<void> {
+  private async pushDirect(r: DecodedRecord, offset: number, timestamp: number): Promise<void> {
     let file = this.open.get('');
     if (file === undefined) {
       file = this.openFile('', {});
@@ -316,7 +319,11 @@ export class PartitionConverter {
     let id: number | null = null;
     try {
       const value = r.value;
-      if (value !== null) {
+      if (!usesSchema(this.opts.layout)) {
+        const column = file.value!;
+        if (this.opts.layout.valueType === 'string' && value !== null && !isUtf8(value)) column.push(value.toString('utf8'));
+        else column.push(value);
+      } else if (value !== null) {
         id = this.schemaIdOf(r);
         if (id === null) throw new RecordError('value is not in the Confluent wire format (magic byte 0 and a 4-byte schema id)', null);
         let decode = file.decoders.get(id);
@@ -330,7 +337,7 @@ export class PartitionConverter {
         decode(this.cursor);
         if (this.cursor.pos !== this.cursor.end) throw new ConversionError(`Avro payload has ${this.cursor.end - this.cursor.pos} bytes past its value`);
       } else this.pushNullValue(columns.root);
-      file.kafka!.push(this.keyOf(r), r.headers, this.opts.partition, offset, timestamp * 1000);
+      file.kafka.push(this.keyOf(r), r.headers, this.opts.partition, offset, timestamp * 1000);
       columns.root.pushValid();
     } catch (err) {
       columns.truncate(mark);
@@ -353,7 +360,7 @@ export class PartitionConverter {
 
   private openFile(key: string, partition: Record<string, unknown>): OpenFile {
     const columns = new RowColumns(this.schema);
-    return { columns, partition, decoders: new Map(), kafka: usesSchema(this.opts.layout) ? new KafkaColumns(columns.root) : null };
+    return { columns, partition, decoders: new Map(), kafka: new KafkaColumns(columns.root), value: usesSchema(this.opts.layout) ? null : columns.root.child(KAFKA_VALUE)! };
   }
 
   private async cutIfFull(key: string, file: OpenFile): Promise<void> {

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { RowColumns } from '../../../src/table/convert/columns.js';
 import { writeParquet } from '../../../src/table/convert/parquet.js';
 import type { StructType } from '../../../src/table/iceberg/types.js';
-import { duckRows, parquetChunks, parquetFieldIds } from '../../helpers/iceberg.js';
+import { duckRows, parquetFieldIds } from '../../helpers/iceberg.js';
 
 const schema: StructType = {
   type: 'struct',
@@ -68,30 +68,5 @@ describe('RowColumns', () => {
     ]);
     const ids = Object.fromEntries((await parquetFieldIds(file)).map((c) => [c.name, c.fieldId]));
     expect(ids).toMatchObject({ name: 1, score: 2, tags: 3, element: 5, at: 4, day: 6, seq: 7 });
-  });
-
-  test('low-cardinality columns are dictionary-encoded at any depth; a column of distinct values gives up its dictionary at 64 KiB', async () => {
-    const nested: StructType = {
-      type: 'struct',
-      fields: [
-        { id: 1, name: 'code', required: false, type: 'string' },
-        { id: 2, name: 'id', required: false, type: 'long' },
-        { id: 3, name: 'inner', required: false, type: { type: 'struct', fields: [{ id: 6, name: 'city', required: false, type: 'string' }, { id: 7, name: 'x', required: false, type: 'double' }] } },
-        { id: 4, name: 'items', required: false, type: { type: 'list', 'element-id': 8, element: { type: 'struct', fields: [{ id: 9, name: 'sku', required: false, type: 'binary' }] }, 'element-required': false } },
-        { id: 5, name: 'attrs', required: false, type: { type: 'map', 'key-id': 10, key: 'string', 'value-id': 11, value: 'int', 'value-required': false } },
-      ],
-    };
-    const cols = new RowColumns(nested);
-    // 100,000 distinct, poorly compressible ids: 800 KB of values, which the writer's default 1 MiB dictionary would hold whole.
-    for (let i = 0; i < 100_000; i++) {
-      cols.push({ code: ['EUR', 'USD'][i % 2], id: (i * 2654435761) % 2 ** 40, inner: { city: ['Lyon', 'Paris'][i % 2], x: i % 4 }, items: [{ sku: Buffer.from(`s${i % 3}`) }], attrs: [[`k${i % 2}`, i % 5]] });
-    }
-    const file = join(dir, 'encodings.parquet');
-    writeFileSync(file, (await writeParquet(cols)).bytes);
-    const chunks = await parquetChunks(file);
-    expect(Object.keys(chunks).sort()).toEqual(['attrs, entries, key', 'attrs, entries, value', 'code', 'id', 'inner, city', 'inner, x', 'items, list, element, sku']);
-    for (const path of ['code', 'inner, city', 'inner, x', 'items, list, element, sku', 'attrs, entries, key', 'attrs, entries, value']) expect(chunks[path].encodings).toContain('RLE_DICTIONARY');
-    expect(chunks.id.dictionaryBytes).toBeGreaterThan(0);
-    expect(chunks.id.dictionaryBytes).toBeLessThan(80 * 1024);
   });
 });

@@ -159,3 +159,26 @@ test('logical and fixed types arrive as Iceberg stores them: time, timestamps, u
     ),
   ).toEqual([{ t_ms: '12:34:56.789', t_us: '12:34:56.789012', ts_local: '1700000000123456', ts_utc_ms: '1700000000123', id: 'F79C3E09677C4BBDA4793F349CB785E7', hash: '01020304', blob: 'blob', ok: true, ratio: 0.5 }]);
 });
+
+test('the string layout: UTF-8 values as they are, invalid ones with replacement characters, tombstones null, headers kept', async () => {
+  const layout: Layout = { valueType: 'string', keyType: 'raw', flatten: false };
+  const converter = new PartitionConverter(options(layout, rawSchema(layout), {}));
+  const batch = await buildBatch(
+    [
+      { key: Buffer.from([1, 2]), value: Buffer.from('héllo ✓'), headers: [{ key: 'h', value: Buffer.from('v') }] },
+      { key: null, value: Buffer.from([0xff, 0x41]) },
+      { key: Buffer.from('k'), value: null },
+    ],
+    { baseOffset: 10 },
+  );
+  expect(await converter.append([batch])).toMatchObject({ status: 'ok', nextOffset: 13 });
+  const [file] = await converter.flush();
+  const path = join(dir, 'strings.parquet');
+  writeFileSync(path, file.bytes);
+  expect(await duckRows([path], "hex(_kafka_key) AS k, _kafka_value AS v, _kafka_header AS h, _kafka_metadata.offset AS o", 'o')).toEqual([
+    { k: '0102', v: 'héllo ✓', h: [{ key: 'h', value: 'v' }], o: '10' },
+    { k: null, v: '\uFFFDA', h: null, o: '11' },
+    { k: '6B', v: null, h: null, o: '12' },
+  ]);
+  expect(file.nullValueCounts.get(rawSchema(layout).fields.find((f) => f.name === '_kafka_value')!.id)).toBe(1);
+});
