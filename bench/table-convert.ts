@@ -5,6 +5,7 @@
 //   npm run bench:table -- [--records 500000] [--batch 500] [--codec none|zstd|lz4] [--flatten true|false] [--runs 3]
 //                          [--text 0]   (characters of free text per record, in an extra `description` field)
 //                          [--raw true] (raw layout: the same records' values as bytes, no Avro decoding)
+//                          [--partition-by '[day(created_at)]'] (a partitioned table, as automq.table.topic.partition.by)
 //
 // Prints input MiB/s and records/s per CPU-second (process.cpuUsage: the
 // conversion is single-threaded; parquet-wasm runs on this thread too),
@@ -17,6 +18,10 @@ import { buildBatch } from '../src/protocol/records/builder.js';
 import { avroToIceberg } from '../src/table/convert/avro-schema.js';
 import { PartitionConverter } from '../src/table/convert/converter.js';
 import { rawSchema, schemaLayout, type Layout } from '../src/table/convert/layout.js';
+import type { PartitionSpec } from '../src/table/iceberg/metadata.js';
+import { transformName } from '../src/table/iceberg/transforms.js';
+import { fieldByPath, type IcebergSchema } from '../src/table/iceberg/types.js';
+import { parsePartitionBy } from '../src/table/partition-by.js';
 
 interface Options {
   records: number;
@@ -29,10 +34,11 @@ interface Options {
   text: number;
   /** Write a CPU profile of the conversion runs only (not the data generation) to this file. */
   profile: string | null;
+  partitionBy: string | null;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { records: 500_000, batch: 500, codec: 'none', flatten: true, raw: false, runs: 3, text: 0, profile: null };
+  const o: Options = { records: 500_000, batch: 500, codec: 'none', flatten: true, raw: false, runs: 3, text: 0, profile: null, partitionBy: null };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
     const value = argv[i + 1];
@@ -40,6 +46,7 @@ function parseArgs(argv: string[]): Options {
     else if (key === 'flatten') o.flatten = value !== 'false';
     else if (key === 'raw') o.raw = value === 'true';
     else if (key === 'profile') o.profile = value;
+    else if (key === 'partition-by') o.partitionBy = value;
     else if (key === 'records' || key === 'batch' || key === 'runs' || key === 'text') o[key] = Number(value);
     else throw new Error(`unknown option --${key}`);
   }
@@ -118,7 +125,7 @@ async function main(): Promise<void> {
   const batchBytes = batches.reduce((n, b) => n + b.length, 0);
   const layout: Layout = { valueType: o.raw ? 'raw' : 'by_schema_id', keyType: 'string', flatten: o.flatten };
   const tableSchema = layout.valueType === 'raw' ? rawSchema(layout) : { ...schemaLayout(avroToIceberg(JSON.stringify(schema)).struct, layout), 'schema-id': 0 };
-  console.log(`${o.records} records, ${(valueBytes / o.records).toFixed(0)} B Avro value each; ${(valueBytes / 2 ** 20).toFixed(1)} MiB of values in ${(batchBytes / 2 ** 20).toFixed(1)} MiB of ${o.codec} batches; ${o.raw ? 'raw layout' : `flatten=${o.flatten}`}`);
+  console.log(`${o.records} records, ${(valueBytes / o.records).toFixed(0)} B Avro value each; ${(valueBytes / 2 ** 20).toFixed(1)} MiB of values in ${(batchBytes / 2 ** 20).toFixed(1)} MiB of ${o.codec} batches; ${o.raw ? 'raw layout' : `flatten=${o.flatten}`}${o.partitionBy === null ? '' : `; partition.by ${o.partitionBy}`}`);
 
   const session = o.profile === null ? null : new Session();
   if (session !== null) {
@@ -131,7 +138,7 @@ async function main(): Promise<void> {
       partition: 0,
       layout,
       tableSchema,
-      spec: { 'spec-id': 0, fields: [] },
+      spec: specOf(o.partitionBy, tableSchema),
       dlqSchema: rawSchema(layout, true),
       targetFileBytes: 128 * 2 ** 20,
       errorsTolerance: 'none',
@@ -171,6 +178,17 @@ async function main(): Promise<void> {
     const { profile } = (await post(session, 'Profiler.stop')) as { profile: unknown };
     writeFileSync(o.profile!, JSON.stringify(profile));
   }
+}
+
+/** The spec partition.by asks for (fresh field ids, as a new table gets them). */
+function specOf(partitionBy: string | null, schema: IcebergSchema): PartitionSpec {
+  if (partitionBy === null) return { 'spec-id': 0, fields: [] };
+  const fields = parsePartitionBy(partitionBy).map((p, i) => {
+    const source = fieldByPath(schema, p.source);
+    if (source === null) throw new Error(`no column ${p.source}`);
+    return { 'source-id': source.id, 'field-id': 1000 + i, name: `${p.source.replace(/\./g, '_')}_${p.transform.kind}`, transform: transformName(p.transform) };
+  });
+  return { 'spec-id': 0, fields };
 }
 
 function post(session: Session, method: string): Promise<unknown> {

@@ -30,8 +30,8 @@ import { isFloeMetadataFile, prepareAppend } from './iceberg/fast-append.js';
 import { readManifest, readManifestList, type DataFile } from './iceberg/manifest.js';
 import { currentSchema, currentSnapshot, defaultSpec, PARTITION_FIELD_ID_START, type PartitionSpec, type TableMetadata, type TableUpdate } from './iceberg/metadata.js';
 import { transformName } from './iceberg/transforms.js';
-import type { IcebergSchema, IcebergType, NestedField, StructType } from './iceberg/types.js';
-import { isStruct, maxFieldId } from './iceberg/types.js';
+import type { IcebergSchema, StructType } from './iceberg/types.js';
+import { fieldByPath, maxFieldId } from './iceberg/types.js';
 import { CatalogError, isCommitConflict, type Catalog, type LoadedTable, type TableIdentifier } from './catalog/catalog.js';
 import { parsePartitionBy } from './partition-by.js';
 
@@ -605,18 +605,6 @@ export class TableTopicCoordinator {
       await this.deps.io.delete(orphans);
     }
   }
-}
-
-function fieldByPath(t: StructType, path: string): NestedField | null {
-  let struct: IcebergType = t;
-  let found: NestedField | null = null;
-  for (const name of path.split('.')) {
-    if (!isStruct(struct)) return null;
-    found = struct.fields.find((f) => f.name === name) ?? null;
-    if (found === null) return null;
-    struct = found.type;
-  }
-  return found;
 }
 
 function offsetsOf(m: TableMetadata): Offsets {

@@ -99,6 +99,44 @@ function readSpan(c: AvroCursor): number {
   return start;
 }
 
+/** The start of `size` bytes (a fixed); the cursor moves past them. */
+function readFixed(c: AvroCursor, size: number): number {
+  const start = c.pos;
+  if (size > c.end - start) truncated();
+  c.pos = start + size;
+  return start;
+}
+
+/** A decimal's unscaled bytes, held as bytes (fixedSize < 0) or as a fixed. */
+function readDecimalSpan(c: AvroCursor, fixedSize: number): number {
+  return fixedSize >= 0 ? readFixed(c, fixedSize) : readSpan(c);
+}
+
+function readFloat(c: AvroCursor): number {
+  const start = readFixed(c, 4);
+  return c.buf.readFloatLE(start);
+}
+
+function readDouble(c: AvroCursor): number {
+  const start = readFixed(c, 8);
+  return c.buf.readDoubleLE(start);
+}
+
+function readIndex(c: AvroCursor, count: number, what: string): number {
+  const i = readLong(c);
+  if (typeof i !== 'number' || i < 0 || i >= count) throw new ConversionError(`Avro ${what} index ${i} is out of range`);
+  return i;
+}
+
+/** Millis to the micros Iceberg stores, past 2^53 as a bigint. */
+function millisToMicros(v: number | bigint): number | bigint {
+  return typeof v === 'number' && Math.abs(v) <= 9007199254740 ? v * 1000 : BigInt(v) * 1000n;
+}
+
+function decimalFixedSize(t: UnscaledDecimal): number {
+  return t.underlyingType instanceof avro.types.FixedType ? t.underlyingType.size : -1;
+}
+
 /** An array or map block's item count (0 ends the value); a negative count is followed by the block's byte size. */
 function readBlockCount(c: AvroCursor, zeroWidthItems: boolean): number {
   let n = readLong(c);
@@ -190,21 +228,13 @@ function compile(writer: avro.Type, col: Column | null): Decode {
     // Millis to the micros Iceberg stores.
     const p = primitiveOf(col, 'scaled-long');
     if (p === null) return (c) => void readLong(c);
-    return (c) => {
-      const v = readLong(c);
-      p.push(typeof v === 'number' && Math.abs(v) <= 9007199254740 ? v * 1000 : BigInt(v) * 1000n);
-    };
+    return (c) => p.push(millisToMicros(readLong(c)));
   }
   if (writer instanceof UnscaledDecimal) {
-    const fixedSize = writer.underlyingType instanceof avro.types.FixedType ? writer.underlyingType.size : -1;
+    const fixedSize = decimalFixedSize(writer);
     const p = primitiveOf(col, 'decimal');
     return (c) => {
-      let start: number;
-      if (fixedSize >= 0) {
-        start = c.pos;
-        if (fixedSize > c.end - start) truncated();
-        c.pos = start + fixedSize;
-      } else start = readSpan(c);
+      const start = readDecimalSpan(c, fixedSize);
       p?.pushUnscaled(c.buf, start, c.pos);
     };
   }
@@ -233,10 +263,8 @@ function compileOptional(u: avro.types.UnwrappedUnionType, col: Column | null): 
   const nullIndex = u.types.findIndex((t) => t.typeName === 'null');
   const inner = compile(u.types[1 - nullIndex], col);
   return (c) => {
-    const i = readLong(c);
-    if (i === nullIndex) col?.push(null);
-    else if (i === 1 - nullIndex) inner(c);
-    else throw new ConversionError(`Avro union index ${i} is out of range`);
+    if (readIndex(c, 2, 'union') === nullIndex) col?.push(null);
+    else inner(c);
   };
 }
 
@@ -244,11 +272,7 @@ function compileOptional(u: avro.types.UnwrappedUnionType, col: Column | null): 
 function compileUnion(u: avro.types.WrappedUnionType, col: Column | null): Decode {
   const branches = u.types.map((t, i) => ({ t, i })).filter((b) => b.t.typeName !== 'null');
   const count = u.types.length;
-  const index = (c: AvroCursor): number => {
-    const i = readLong(c);
-    if (typeof i !== 'number' || i < 0 || i >= count) throw new ConversionError(`Avro union index ${i} is out of range`);
-    return i;
-  };
+  const index = (c: AvroCursor): number => readIndex(c, count, 'union');
   if (col === null) {
     const skips = u.types.map((t) => compile(t, null));
     return (c) => skips[index(c)](c);
@@ -323,16 +347,12 @@ function compilePrimitive(w: avro.Type, p: PrimitiveColumn | null): Decode {
       };
     case 'float':
       return (c) => {
-        if (c.end - c.pos < 4) truncated();
-        const x = c.buf.readFloatLE(c.pos);
-        c.pos += 4;
+        const x = readFloat(c);
         p?.push(x);
       };
     case 'double':
       return (c) => {
-        if (c.end - c.pos < 8) truncated();
-        const x = c.buf.readDoubleLE(c.pos);
-        c.pos += 8;
+        const x = readDouble(c);
         p?.push(x);
       };
     case 'string':
@@ -355,9 +375,7 @@ function compilePrimitive(w: avro.Type, p: PrimitiveColumn | null): Decode {
     case 'fixed': {
       const size = (w as avro.types.FixedType).size;
       return (c) => {
-        const start = c.pos;
-        if (size > c.end - start) truncated();
-        c.pos = start + size;
+        const start = readFixed(c, size);
         p?.pushSlice(c.buf, start, c.pos);
       };
     }
@@ -365,13 +383,95 @@ function compilePrimitive(w: avro.Type, p: PrimitiveColumn | null): Decode {
       // Symbols as the UTF-8 bytes their column holds, encoded once.
       const symbols = (w as avro.types.EnumType).symbols.map((s) => Buffer.from(s, 'utf8'));
       return (c) => {
-        const i = readLong(c);
-        if (typeof i !== 'number' || i < 0 || i >= symbols.length) throw new ConversionError(`Avro enum index ${i} is out of range`);
-        const s = symbols[i];
+        const s = symbols[readIndex(c, symbols.length, 'enum')];
         p?.pushSlice(s, 0, s.length);
       };
     }
     default:
       throw new ConversionError(`unsupported Avro type ${w.typeName}`);
+  }
+}
+
+/** Reads one value at the cursor as a partition transform takes it (see iceberg/transforms.ts). */
+type Extract = (c: AvroCursor) => unknown;
+
+/**
+ * The reader of the value at `path` (field names from the writer's record
+ * down) for a partition source, skipping the fields before it: a
+ * partitioned table must know a row's partition before the row is decoded
+ * into that partition's file. Null on the way (an optional record, a field
+ * the writer lacks) reads as null. Returns null for a path it cannot follow
+ * (through a wider union), which the caller converts through objects.
+ */
+export function compileExtractor(writer: avro.Type, path: readonly string[]): Extract | null {
+  const w = underlying(writer);
+  if (w instanceof avro.types.UnwrappedUnionType) {
+    const nullIndex = w.types.findIndex((t) => t.typeName === 'null');
+    const inner = compileExtractor(w.types[1 - nullIndex], path);
+    if (inner === null) return null;
+    return (c) => (readIndex(c, 2, 'union') === nullIndex ? null : inner(c));
+  }
+  if (path.length === 0) return compileLeaf(writer);
+  if (!(w instanceof avro.types.RecordType)) return null;
+  const at = w.fields.findIndex((f) => f.name === path[0]);
+  if (at < 0) return () => null;
+  const skips = w.fields.slice(0, at).map((f) => compile(f.type, null));
+  const inner = compileExtractor(w.fields[at].type, path.slice(1));
+  if (inner === null) return null;
+  return (c) => {
+    for (const skip of skips) skip(c);
+    return inner(c);
+  };
+}
+
+function compileLeaf(writer: avro.Type): Extract | null {
+  if (writer instanceof ScaledLong) return (c) => millisToMicros(readLong(c));
+  if (writer instanceof UnscaledDecimal) {
+    const fixedSize = decimalFixedSize(writer);
+    return (c) => {
+      const start = readDecimalSpan(c, fixedSize);
+      let n = 0n;
+      for (let i = start; i < c.pos; i++) n = (n << 8n) | BigInt(c.buf[i]);
+      return c.pos === start ? 0n : BigInt.asIntN((c.pos - start) * 8, n);
+    };
+  }
+  const w = underlying(writer);
+  switch (w.typeName) {
+    case 'boolean':
+      return (c) => {
+        if (c.pos >= c.end) truncated();
+        return c.buf[c.pos++] !== 0;
+      };
+    case 'int':
+      return readInt;
+    case 'long':
+      return readLong;
+    case 'float':
+      return readFloat;
+    case 'double':
+      return readDouble;
+    case 'string':
+      return (c) => {
+        const start = readSpan(c);
+        return c.buf.toString('utf8', start, c.pos);
+      };
+    case 'bytes':
+      return (c) => {
+        const start = readSpan(c);
+        return Buffer.from(c.buf.subarray(start, c.pos));
+      };
+    case 'fixed': {
+      const size = (w as avro.types.FixedType).size;
+      return (c) => {
+        const start = readFixed(c, size);
+        return Buffer.from(c.buf.subarray(start, c.pos));
+      };
+    }
+    case 'enum': {
+      const symbols = (w as avro.types.EnumType).symbols;
+      return (c) => symbols[readIndex(c, symbols.length, 'enum')];
+    }
+    default:
+      return null;
   }
 }

@@ -20,7 +20,7 @@ import { partitionType, type ColumnMetrics } from '../iceberg/manifest.js';
 import { applyTransform, parseTransformName, type Transform } from '../iceberg/transforms.js';
 import type { IcebergSchema, StructType } from '../iceberg/types.js';
 import { fieldPath, isStruct } from '../iceberg/types.js';
-import { AvroCursor, compileValueDecoder, type Decode } from './avro-decode.js';
+import { AvroCursor, compileExtractor, compileValueDecoder, type Decode } from './avro-decode.js';
 import { avroType, compileStructReader, ConversionError, decodeAvro } from './avro-values.js';
 import { type Column, RowColumns, StructColumn } from './columns.js';
 import { DLQ_ERROR, DLQ_SCHEMA_ID, KAFKA_HEADER, KAFKA_KEY, KAFKA_METADATA, KAFKA_VALUE, usesSchema, type Layout } from './layout.js';
@@ -121,6 +121,15 @@ class KafkaColumns {
   }
 }
 
+const NO_PARTITION = { key: '', partition: {} };
+
+function samePartitionValue(a: unknown, b: unknown): boolean {
+  return a === b || (Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b));
+}
+
+/** A partition source value read straight from a record (see sourceOf). */
+type Source = (r: DecodedRecord, offset: number, timestamp: number) => unknown;
+
 function rethrowAsRecordError(err: unknown, schemaId: number | null): never {
   // Malformed bytes (ConversionError) and values that do not fit their column (TypeError) are the record's fault.
   if (err instanceof ConversionError) throw new RecordError(err.message, schemaId);
@@ -142,6 +151,10 @@ export class PartitionConverter {
   private readonly texts = new Map<number, SchemaText>();
   private readonly open = new Map<string, OpenFile>();
   private readonly cursor = new AvroCursor();
+  private readonly partitionValues: unknown[] = [];
+  private lastPartition: { key: string; partition: Record<string, unknown> } | null = null;
+  /** Partition source readers by writer schema id (-1: no value schema), null where rows go through objects. */
+  private readonly sources = new Map<number, Source[] | null>();
   private dlq: RowColumns;
   private done: WrittenFile[] = [];
   nextOffset: number;
@@ -163,6 +176,7 @@ export class PartitionConverter {
     for (const [id, text] of schemas) {
       this.texts.set(id, text);
       this.compiled.delete(id);
+      this.sources.delete(id);
     }
   }
 
@@ -172,6 +186,8 @@ export class PartitionConverter {
     this.schema = schema;
     this.specFields = specFields(spec, schema);
     this.compiled.clear();
+    this.sources.clear();
+    this.lastPartition = null;
   }
 
   async append(batches: readonly Buffer[]): Promise<AppendOutcome> {
@@ -200,8 +216,7 @@ export class PartitionConverter {
           if (missing !== null) return { status: 'need-schemas', ids: [missing], nextOffset: this.nextOffset, files: this.take() };
           try {
             if (offset < this.opts.startOffset) this.row(r, offset, timestamp); // in the table already: only checked, for the dead-letter table
-            else if (this.specFields.length === 0) await this.pushDirect(r, offset, timestamp);
-            else await this.push(this.row(r, offset, timestamp));
+            else await this.pushDirect(r, offset, timestamp);
             this.converted++;
           } catch (err) {
             if (!(err instanceof RecordError) || this.opts.errorsTolerance === 'none') {
@@ -304,34 +319,41 @@ export class PartitionConverter {
   /**
    * A record pushed straight into the open file's columns, with no object
    * per record: Avro values decoded in place (avro-decode.ts), raw values as
-   * the bytes they are. Only for unpartitioned tables: a partitioned table
-   * must know a row's values to pick its file before anything is pushed, so
-   * its rows are decoded to objects first (row()).
+   * the bytes they are. A partitioned table reads each row's partition
+   * source values first (compileExtractor) to pick the file; where a source
+   * cannot be read that way, the row goes through objects (row(), push()).
    */
   private async pushDirect(r: DecodedRecord, offset: number, timestamp: number): Promise<void> {
-    let file = this.open.get('');
-    if (file === undefined) {
-      file = this.openFile('', {});
-      this.open.set('', file);
+    const value = r.value;
+    let id: number | null = null;
+    let writer: avro.Type | null = null;
+    if (usesSchema(this.opts.layout) && value !== null) {
+      id = this.schemaIdOf(r);
+      if (id === null) throw new RecordError('value is not in the Confluent wire format (magic byte 0 and a 4-byte schema id)', null);
+      const c = this.compiledSchema(id);
+      if (c.type === null || c.read === null) throw new RecordError(c.error ?? `schema ${id} unusable`, id);
+      writer = c.type;
     }
+    let key = '';
+    let partition: Record<string, unknown> = {};
+    if (this.specFields.length > 0) {
+      const sources = this.sourcesOf(id, writer);
+      if (sources === null) return this.push(this.row(r, offset, timestamp));
+      ({ key, partition } = this.partitionOf((_f, i) => sources[i](r, offset, timestamp)));
+    }
+    const file = this.fileFor(key, partition);
     const columns = file.columns;
     const mark = columns.length;
-    let id: number | null = null;
     try {
-      const value = r.value;
       if (!usesSchema(this.opts.layout)) {
         const column = file.value!;
         if (this.opts.layout.valueType === 'string' && value !== null && !isUtf8(value)) column.push(value.toString('utf8'));
         else column.push(value);
       } else if (value !== null) {
-        id = this.schemaIdOf(r);
-        if (id === null) throw new RecordError('value is not in the Confluent wire format (magic byte 0 and a 4-byte schema id)', null);
-        let decode = file.decoders.get(id);
+        let decode = file.decoders.get(id!);
         if (decode === undefined) {
-          const c = this.compiledSchema(id);
-          if (c.type === null || c.read === null) throw new RecordError(c.error ?? `schema ${id} unusable`, id);
-          decode = this.valueDecoder(c.type, columns.root);
-          file.decoders.set(id, decode);
+          decode = this.valueDecoder(writer!, columns.root);
+          file.decoders.set(id!, decode);
         }
         this.cursor.reset(value, this.opts.layout.valueType === 'by_latest_schema' ? 0 : 5, value.length);
         decode(this.cursor);
@@ -343,7 +365,49 @@ export class PartitionConverter {
       columns.truncate(mark);
       rethrowAsRecordError(err, id);
     }
-    await this.cutIfFull('', file);
+    await this.cutIfFull(key, file);
+  }
+
+  /**
+   * How to read each spec field's source value from a record whose value was
+   * written with `writer` (null: a tombstone, or a raw layout), or null when
+   * one of them can only be read from the decoded object.
+   */
+  private sourcesOf(id: number | null, writer: avro.Type | null): Source[] | null {
+    const cacheKey = writer === null ? -1 : id!;
+    if (this.sources.has(cacheKey)) return this.sources.get(cacheKey)!;
+    const sources = this.specFields.map((f) => this.sourceOf(f.path, writer));
+    const out = sources.every((x) => x !== null) ? (sources as Source[]) : null;
+    this.sources.set(cacheKey, out);
+    return out;
+  }
+
+  private sourceOf(path: readonly string[], writer: avro.Type | null): Source | null {
+    const [head, ...rest] = path;
+    if (head === KAFKA_KEY) return (r) => this.keyOf(r);
+    if (head === KAFKA_METADATA) {
+      if (rest[0] === 'partition') return () => this.opts.partition;
+      if (rest[0] === 'offset') return (_r, offset) => offset;
+      if (rest[0] === 'timestamp') return (_r, _o, timestamp) => timestamp * 1000;
+      return null;
+    }
+    if (head === KAFKA_HEADER) return null;
+    if (!usesSchema(this.opts.layout)) {
+      if (head !== KAFKA_VALUE) return null;
+      return this.opts.layout.valueType === 'string' ? (r) => (r.value === null ? null : r.value.toString('utf8')) : (r) => r.value;
+    }
+    // A value field: flattened it is the path itself, else the path under _kafka_value.
+    const valuePath = this.opts.layout.flatten ? path : head === KAFKA_VALUE ? rest : null;
+    if (valuePath === null) return null;
+    if (writer === null) return () => null;
+    const extract = compileExtractor(writer, valuePath);
+    if (extract === null) return null;
+    const cursor = new AvroCursor();
+    const start = this.opts.layout.valueType === 'by_latest_schema' ? 0 : 5;
+    return (r) => {
+      cursor.reset(r.value!, start, r.value!.length);
+      return extract(cursor);
+    };
   }
 
   private valueDecoder(writer: avro.Type, root: StructColumn): Decode {
@@ -371,23 +435,54 @@ export class PartitionConverter {
     }
   }
 
-  private async push(row: Record<string, unknown>): Promise<void> {
-    const partition: Record<string, unknown> = {};
-    for (const f of this.specFields) {
-      let v: unknown = row;
-      for (const p of f.path) v = v === null || v === undefined ? null : (v as Record<string, unknown>)[p];
+  /**
+   * The row's partition tuple, from each spec field's source value, and the
+   * key of its open file. Rows mostly come in runs of one tuple (an hour, a
+   * day): a tuple equal to the previous row's is reused as it is.
+   */
+  private partitionOf(source: (f: SpecField, i: number) => unknown): { key: string; partition: Record<string, unknown> } {
+    const fields = this.specFields;
+    if (fields.length === 0) return NO_PARTITION;
+    const values = this.partitionValues;
+    let same = this.lastPartition !== null;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i];
+      let v: unknown;
       try {
-        partition[f.name] = applyTransform(f.transform, f.sourceType, v);
+        v = applyTransform(f.transform, f.sourceType, source(f, i));
       } catch (err) {
-        throw new RecordError(`partition ${f.name}: ${(err as Error).message}`, null);
+        // The values compared against are half overwritten now.
+        this.lastPartition = null;
+        // A source value that cannot be read (malformed bytes) or transformed is the record's fault.
+        throw err instanceof RecordError ? err : new RecordError(`partition ${f.name}: ${(err as Error).message}`, null);
       }
+      if (same && !samePartitionValue(values[i], v)) same = false;
+      values[i] = v;
     }
-    const key = this.specFields.length === 0 ? '' : JSON.stringify(partition, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : Buffer.isBuffer(x) ? x.toString('base64') : x));
+    if (same) return this.lastPartition!;
+    const partition: Record<string, unknown> = {};
+    fields.forEach((f, i) => (partition[f.name] = values[i]));
+    const key = JSON.stringify(values.slice(0, fields.length), (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : Buffer.isBuffer(x) ? x.toString('base64') : x));
+    this.lastPartition = { key, partition };
+    return this.lastPartition;
+  }
+
+  private fileFor(key: string, partition: Record<string, unknown>): OpenFile {
     let file = this.open.get(key);
     if (file === undefined) {
       file = this.openFile(key, partition);
       this.open.set(key, file);
     }
+    return file;
+  }
+
+  private async push(row: Record<string, unknown>): Promise<void> {
+    const { key, partition } = this.partitionOf((f) => {
+      let v: unknown = row;
+      for (const p of f.path) v = v === null || v === undefined ? null : (v as Record<string, unknown>)[p];
+      return v;
+    });
+    const file = this.fileFor(key, partition);
     const mark = file.columns.length;
     try {
       file.columns.push(row);

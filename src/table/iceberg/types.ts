@@ -72,6 +72,19 @@ export function maxFieldId(t: IcebergType): number {
 }
 
 /** The names leading to field `id` through structs, and its type (null if no struct field has that id). */
+/** The field at a dotted path of struct fields (`address.city`), or null. */
+export function fieldByPath(t: StructType, path: string): NestedField | null {
+  let struct: IcebergType = t;
+  let found: NestedField | null = null;
+  for (const name of path.split('.')) {
+    if (!isStruct(struct)) return null;
+    found = struct.fields.find((f) => f.name === name) ?? null;
+    if (found === null) return null;
+    struct = found.type;
+  }
+  return found;
+}
+
 export function fieldPath(t: IcebergType, id: number): { names: string[]; type: IcebergType } | null {
   if (!isStruct(t)) return null;
   for (const f of t.fields) {

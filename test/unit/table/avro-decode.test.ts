@@ -11,10 +11,14 @@ import avro from 'avsc';
 import { afterAll, expect, test } from 'vitest';
 import { buildBatch } from '../../../src/protocol/records/builder.js';
 import { avroToIceberg } from '../../../src/table/convert/avro-schema.js';
+import { avroType, compileStructReader, decodeAvro } from '../../../src/table/convert/avro-values.js';
+import { RowColumns } from '../../../src/table/convert/columns.js';
 import { PartitionConverter, type WrittenFile } from '../../../src/table/convert/converter.js';
+import { writeParquet } from '../../../src/table/convert/parquet.js';
 import { rawSchema, schemaLayout, type Layout } from '../../../src/table/convert/layout.js';
 import type { PartitionSpec } from '../../../src/table/iceberg/metadata.js';
-import type { IcebergSchema } from '../../../src/table/iceberg/types.js';
+import { applyTransform, parseTransformName } from '../../../src/table/iceberg/transforms.js';
+import type { IcebergSchema, StructType } from '../../../src/table/iceberg/types.js';
 import { duckRows } from '../../helpers/iceberg.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'floe-avro-decode-'));
@@ -145,18 +149,82 @@ async function convert(spec: PartitionSpec, values: readonly Buffer[]): Promise<
 
 const ALL = "* EXCLUDE (d, f, lts), d::VARCHAR AS d, f::VARCHAR AS f, epoch_ms(lts) AS lts, _kafka_metadata.offset AS o";
 
-test('every Avro type decoded into columns reads back as the avsc-decoded path writes it', async () => {
+/** The same rows the way avsc decodes them, mapped by compileStructReader and pushed as objects: the reference. */
+async function reference(values: readonly Buffer[]): Promise<{ path: string; stats: ReturnType<RowColumns['stats']> }> {
+  const writer = avroType(JSON.stringify(SCHEMA), []);
+  const read = compileStructReader(writer, { type: 'struct', fields: tableSchema.fields.filter((f) => !f.name.startsWith('_kafka_')) });
+  const cols = new RowColumns(tableSchema);
+  values.forEach((v, i) =>
+    cols.push({ ...read(decodeAvro(writer, v.subarray(5))), _kafka_key: `k${i}`, _kafka_header: null, _kafka_metadata: { partition: 0, offset: i, timestamp: (1_700_000_000_000 + i) * 1000 } }),
+  );
+  const stats = cols.stats();
+  const path = join(dir, 'reference.parquet');
+  writeFileSync(path, (await writeParquet(cols)).bytes);
+  return { path, stats };
+}
+
+test('every Avro type decoded into columns reads back as avsc decodes it, unpartitioned and partitioned', async () => {
   const r = rng(7);
   const values = Array.from({ length: 400 }, (_, i) => frame(type.toBuffer(value(r, i))));
+  const ref = await reference(values);
+  const expected = await duckRows([ref.path], ALL, 'o');
+  expect(expected).toHaveLength(400);
+  /** The id of a column by its path. */
+  const field = (...path: string[]): number => {
+    let fields = tableSchema.fields;
+    let id = -1;
+    for (const name of path) {
+      const f = fields.find((x) => x.name === name)!;
+      id = f.id;
+      fields = (f.type as StructType).fields;
+    }
+    return id;
+  };
+  const specs: PartitionSpec[] = [
+    UNPARTITIONED,
+    // Source values read ahead of the row: a long after six other fields, a nested optional record's field, the Kafka timestamp.
+    {
+      'spec-id': 1,
+      fields: [
+        { 'source-id': field('l'), 'field-id': 1000, name: 'l_bucket', transform: 'bucket[2]' },
+        { 'source-id': field('rec', 'a'), 'field-id': 1001, name: 'rec_a', transform: 'truncate[50]' },
+        { 'source-id': field('_kafka_metadata', 'timestamp'), 'field-id': 1002, name: 'ts_day', transform: 'day' },
+      ],
+    },
+    // A source inside a wider union cannot be read ahead: those rows go through objects.
+    { 'spec-id': 2, fields: [{ 'source-id': field('u', 'field0'), 'field-id': 1000, name: 'u_int', transform: 'truncate[500]' }] },
+  ];
+  for (const spec of specs) {
+    const out = await convert(spec, values);
+    expect(out.dlq).toEqual([]);
+    expect(await duckRows(out.table, ALL, 'o')).toEqual(expected);
+    const sum = (pick: (f: WrittenFile) => ReadonlyMap<number, number>) => {
+      const m = new Map<number, number>();
+      for (const f of out.files) for (const [id, n] of pick(f)) m.set(id, (m.get(id) ?? 0) + n);
+      return m;
+    };
+    expect(sum((f) => f.valueCounts)).toEqual(ref.stats.valueCounts);
+    expect(sum((f) => f.nullValueCounts)).toEqual(ref.stats.nullValueCounts);
+    if (spec.fields.length > 0) expect(out.table.length).toBeGreaterThan(1);
+    // Every row is in the file of its own partition tuple.
+    const tableFiles = out.files.filter((f) => !f.dlq);
+    for (const [i, path] of out.table.entries()) {
+      const tuple = tableFiles[i].partition;
+      const rows = await duckRows([path], 'l::VARCHAR AS l, rec.a AS a, _kafka_metadata.timestamp AS ts, epoch_us(_kafka_metadata.timestamp) AS us, u.field0 AS u0', 'us');
+      for (const row of rows) {
+        const actual: Record<string, unknown> = {};
+        for (const f of spec.fields) {
+          const t = parseTransformName(f.transform);
+          if (f.name === 'l_bucket') actual[f.name] = applyTransform(t, 'long', BigInt(row.l as string));
+          if (f.name === 'rec_a') actual[f.name] = applyTransform(t, 'int', row.a);
+          if (f.name === 'ts_day') actual[f.name] = applyTransform(t, 'timestamptz', Number(row.us));
+          if (f.name === 'u_int') actual[f.name] = applyTransform(t, 'int', row.u0);
+        }
+        expect(actual).toEqual(tuple);
+      }
+    }
+  }
   const fast = await convert(UNPARTITIONED, values);
-  // A bucket partition sends every row through the object path.
-  const lId = tableSchema.fields.find((f) => f.name === 'l')!.id;
-  const slow = await convert({ 'spec-id': 1, fields: [{ 'source-id': lId, 'field-id': 1000, name: 'l_bucket', transform: 'bucket[2]' }] }, values);
-  expect(fast.dlq).toEqual([]);
-  expect(slow.dlq).toEqual([]);
-  const fastRows = await duckRows(fast.table, ALL, 'o');
-  expect(fastRows).toHaveLength(400);
-  expect(fastRows).toEqual(await duckRows(slow.table, ALL, 'o'));
   // Spot checks that do not lean on the other path: a wide decimal, an enum symbol, a tagged union.
   const [row] = await duckRows(fast.table, "dec::VARCHAR AS dec, e, u, hex(id) AS id, one, deep.x.y AS y", '_kafka_metadata.offset LIMIT 1');
   const first = type.fromBuffer(values[0].subarray(5)) as ReturnType<typeof value>;
@@ -169,17 +237,6 @@ test('every Avro type decoded into columns reads back as the avsc-decoded path w
   const sign = unscaled < 0n ? '-' : '';
   const abs = (unscaled < 0n ? -unscaled : unscaled).toString().padStart(3, '0');
   expect(row.dec).toBe(`${sign}${abs.slice(0, -2)}.${abs.slice(-2)}`);
-  // Statistics agree too (bounds may only be wider on the decoded path, and here there is no failed row to widen them).
-  const stats = (files: WrittenFile[]) => {
-    const values = new Map<number, number>();
-    const nulls = new Map<number, number>();
-    for (const f of files) {
-      for (const [id, n] of f.valueCounts) values.set(id, (values.get(id) ?? 0) + n);
-      for (const [id, n] of f.nullValueCounts) nulls.set(id, (nulls.get(id) ?? 0) + n);
-    }
-    return { values, nulls };
-  };
-  expect(stats(fast.files)).toEqual(stats(slow.files));
 });
 
 test('longs past 2^53 keep every digit', async () => {
@@ -301,4 +358,33 @@ test('hand-made lies: counts, lengths and indexes past the payload, bad UTF-8', 
     expect.stringMatching(/enum index 2 is out of range/),
     expect.stringMatching(/not valid UTF-8/),
   ]);
+});
+
+test('a row whose partition source fails halfway leaves the next row in its own partition', async () => {
+  const bucket = parseTransformName('bucket[2]');
+  // Two longs in different buckets.
+  const l0 = 1;
+  const l1 = [2, 3, 4, 5, 6, 7, 8].find((l) => applyTransform(bucket, 'long', l) !== applyTransform(bucket, 'long', l0))!;
+  const base = value(rng(5), 0);
+  const a = type.toBuffer({ ...base, l: l0, rec: { a: 7, z: null } });
+  const c = type.toBuffer({ ...base, l: l1, rec: { a: 7, z: null } });
+  // Cut after `l` (b, i and l are the first three fields), so the bucket is read and then rec.a fails.
+  const head = avro.Type.forSchema({ type: 'record', name: 'Head3', fields: SCHEMA.fields.slice(0, 3) } as avro.Schema).toBuffer({ ...base, l: l1 });
+  const spec: PartitionSpec = {
+    'spec-id': 1,
+    fields: [
+      { 'source-id': tableSchema.fields.find((f) => f.name === 'l')!.id, 'field-id': 1000, name: 'l_bucket', transform: 'bucket[2]' },
+      { 'source-id': (tableSchema.fields.find((f) => f.name === 'rec')!.type as StructType).fields[0].id, 'field-id': 1001, name: 'rec_a', transform: 'identity' },
+    ],
+  };
+  const out = await convert(spec, [frame(a), frame(head), frame(c)]);
+  expect(out.files.filter((f) => f.dlq).map((f) => f.recordCount)).toEqual([1]);
+  const tables = out.files.filter((f) => !f.dlq);
+  expect(tables.map((f) => f.partition).sort((x, y) => Number(x.l_bucket) - Number(y.l_bucket))).toEqual(
+    [l0, l1].map((l) => ({ l_bucket: applyTransform(bucket, 'long', l), rec_a: 7 })).sort((x, y) => Number(x.l_bucket) - Number(y.l_bucket)),
+  );
+  for (const [i, path] of out.table.entries()) {
+    const rows = await duckRows([path], 'l::VARCHAR AS l', 'l');
+    expect(rows.map((r) => applyTransform(bucket, 'long', Number(r.l)))).toEqual([tables[i].partition.l_bucket]);
+  }
 });
