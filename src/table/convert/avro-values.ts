@@ -1,4 +1,7 @@
-// Avro payloads to row values for a table schema. avsc decodes (with
+// Avro payloads to row objects for a table schema: the path rows take when
+// they cannot be decoded straight into columns (avro-decode.ts), that is a
+// partition source inside a wider union, and the check of records already
+// in the table that may still owe the dead-letter table a row. avsc decodes (with
 // wrapped unions, so a branch is always known, and logical types that turn
 // millis into the micros Iceberg stores and decimal bytes into bigints); a
 // reader compiled once per (writer schema, table schema) pair then maps the

@@ -86,7 +86,7 @@ class RecordError extends Error {
 interface OpenFile {
   readonly columns: RowColumns;
   readonly partition: Record<string, unknown>;
-  /** Avro decoders into these columns, by schema id (unpartitioned tables, see pushDirect). */
+  /** Avro decoders into these columns, by schema id (see pushDirect). */
   readonly decoders: Map<number, Decode>;
   readonly kafka: KafkaColumns;
   /** The raw and string layouts' _kafka_value column. */
@@ -153,6 +153,7 @@ export class PartitionConverter {
   private readonly cursor = new AvroCursor();
   private readonly partitionValues: unknown[] = [];
   private lastPartition: { key: string; partition: Record<string, unknown> } | null = null;
+  private scratch: OpenFile | null = null;
   /** Partition source readers by writer schema id (-1: no value schema), null where rows go through objects. */
   private readonly sources = new Map<number, Source[] | null>();
   private dlq: RowColumns;
@@ -188,6 +189,7 @@ export class PartitionConverter {
     this.compiled.clear();
     this.sources.clear();
     this.lastPartition = null;
+    this.scratch = null;
   }
 
   async append(batches: readonly Buffer[]): Promise<AppendOutcome> {
@@ -215,8 +217,8 @@ export class PartitionConverter {
           const missing = this.missingSchema(r);
           if (missing !== null) return { status: 'need-schemas', ids: [missing], nextOffset: this.nextOffset, files: this.take() };
           try {
-            if (offset < this.opts.startOffset) this.row(r, offset, timestamp); // in the table already: only checked, for the dead-letter table
-            else await this.pushDirect(r, offset, timestamp);
+            // A record in the table already is only checked, the same way, for the dead-letter table.
+            await this.pushDirect(r, offset, timestamp, offset < this.opts.startOffset);
             this.converted++;
           } catch (err) {
             if (!(err instanceof RecordError) || this.opts.errorsTolerance === 'none') {
@@ -322,8 +324,10 @@ export class PartitionConverter {
    * the bytes they are. A partitioned table reads each row's partition
    * source values first (compileExtractor) to pick the file; where a source
    * cannot be read that way, the row goes through objects (row(), push()).
+   * With `check`, the row is only tried (in a scratch file) and taken out
+   * again: it must fail exactly when converting it would.
    */
-  private async pushDirect(r: DecodedRecord, offset: number, timestamp: number): Promise<void> {
+  private async pushDirect(r: DecodedRecord, offset: number, timestamp: number, check: boolean): Promise<void> {
     const value = r.value;
     let id: number | null = null;
     let writer: avro.Type | null = null;
@@ -338,10 +342,10 @@ export class PartitionConverter {
     let partition: Record<string, unknown> = {};
     if (this.specFields.length > 0) {
       const sources = this.sourcesOf(id, writer);
-      if (sources === null) return this.push(this.row(r, offset, timestamp));
+      if (sources === null) return this.push(this.row(r, offset, timestamp), check);
       ({ key, partition } = this.partitionOf((_f, i) => sources[i](r, offset, timestamp)));
     }
-    const file = this.fileFor(key, partition);
+    const file = check ? this.scratchFile() : this.fileFor(key, partition);
     const columns = file.columns;
     const mark = columns.length;
     try {
@@ -365,7 +369,14 @@ export class PartitionConverter {
       columns.truncate(mark);
       rethrowAsRecordError(err, id);
     }
-    await this.cutIfFull(key, file);
+    if (check) columns.truncate(mark);
+    else await this.cutIfFull(key, file);
+  }
+
+  /** Where rows are only tried (see pushDirect's `check`): never written. */
+  private scratchFile(): OpenFile {
+    this.scratch ??= this.openFile('', {});
+    return this.scratch;
   }
 
   /**
@@ -476,13 +487,13 @@ export class PartitionConverter {
     return file;
   }
 
-  private async push(row: Record<string, unknown>): Promise<void> {
+  private async push(row: Record<string, unknown>, check: boolean): Promise<void> {
     const { key, partition } = this.partitionOf((f) => {
       let v: unknown = row;
       for (const p of f.path) v = v === null || v === undefined ? null : (v as Record<string, unknown>)[p];
       return v;
     });
-    const file = this.fileFor(key, partition);
+    const file = check ? this.scratchFile() : this.fileFor(key, partition);
     const mark = file.columns.length;
     try {
       file.columns.push(row);
@@ -491,7 +502,8 @@ export class PartitionConverter {
       file.columns.truncate(mark);
       throw new RecordError(`value does not fit the table: ${(err as Error).message}`, null);
     }
-    await this.cutIfFull(key, file);
+    if (check) file.columns.truncate(mark);
+    else await this.cutIfFull(key, file);
   }
 
   private pushDlq(r: DecodedRecord, offset: number, timestamp: number, err: RecordError): void {

@@ -182,3 +182,29 @@ test('the string layout: UTF-8 values as they are, invalid ones with replacement
   ]);
   expect(file.nullValueCounts.get(rawSchema(layout).fields.find((f) => f.name === '_kafka_value')!.id)).toBe(1);
 });
+
+test('records already in the table are checked the way they would be converted: only those that would fail go to the dead-letter table', async () => {
+  const schema = { type: 'record', name: 'Small', fields: [{ name: 's', type: 'string' }, { name: 'n', type: 'long' }] };
+  const layout: Layout = { valueType: 'by_schema_id', keyType: 'string', flatten: true };
+  const tableSchema = { ...schemaLayout(avroToIceberg(JSON.stringify(schema)).struct, layout), 'schema-id': 0 };
+  // Offsets 0 and 1 are in the table already (startOffset 2); the dead-letter table has nothing yet (dlqStartOffset 0).
+  const converter = new PartitionConverter(options(layout, tableSchema, { errorsTolerance: 'all', startOffset: 2, dlqStartOffset: 0 }));
+  converter.addSchemas(new Map([[4, { schemaType: 'AVRO', schema: JSON.stringify(schema), references: [] }]]));
+  const frame = (...bytes: number[]) => Buffer.from([0, 0, 0, 0, 4, ...bytes]);
+  const batch = await buildBatch(
+    [
+      { key: 'a', value: frame(0x04, 0xc3, 0x28, 0x02) }, // s is not UTF-8: a dead letter
+      { key: 'b', value: frame(0x04, 0x6f, 0x6b, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10) }, // n = 2^60: fine, so not a dead letter
+      { key: 'c', value: frame(0x04, 0x6e, 0x77, 0x0a) }, // s = "nw", n = 5
+    ],
+    { baseOffset: 0 },
+  );
+  expect(await converter.append([batch])).toMatchObject({ status: 'ok', nextOffset: 3 });
+  const files = await converter.flush();
+  const tablePath = join(dir, 'checked.parquet');
+  const dlqPath = join(dir, 'checked-dlq.parquet');
+  writeFileSync(tablePath, files.find((f) => !f.dlq)!.bytes);
+  writeFileSync(dlqPath, files.find((f) => f.dlq)!.bytes);
+  expect(await duckRows([tablePath], 's, n::VARCHAR AS n, _kafka_metadata.offset AS o', 'o')).toEqual([{ s: 'nw', n: '5', o: '2' }]);
+  expect(await duckRows([dlqPath], '_kafka_metadata.offset AS o, _error AS e', 'o')).toEqual([{ o: '0', e: expect.stringContaining('UTF-8') }]);
+});
