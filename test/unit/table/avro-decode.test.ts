@@ -388,3 +388,50 @@ test('a row whose partition source fails halfway leaves the next row in its own 
     expect(rows.map((r) => applyTransform(bucket, 'long', Number(r.l)))).toEqual([tables[i].partition.l_bucket]);
   }
 });
+
+test('by_latest_schema without flatten: bare Avro payloads into the _kafka_value struct, partitioned by a field inside it; a tombstone is a null struct', async () => {
+  const schema = { type: 'record', name: 'Bare', fields: [{ name: 's', type: 'string' }, { name: 'n', type: ['null', 'int'], default: null }] };
+  const bare = avro.Type.forSchema(schema as avro.Schema);
+  const latest: Layout = { valueType: 'by_latest_schema', keyType: 'string', flatten: false };
+  const table: IcebergSchema = { ...schemaLayout(avroToIceberg(JSON.stringify(schema)).struct, latest), 'schema-id': 0 };
+  const sId = ((table.fields.find((f) => f.name === '_kafka_value')!.type as StructType).fields.find((f) => f.name === 's')!).id;
+  const c = new PartitionConverter({
+    partition: 2,
+    layout: latest,
+    tableSchema: table,
+    spec: { 'spec-id': 0, fields: [{ 'source-id': sId, 'field-id': 1000, name: 's_trunc', transform: 'truncate[1]' }] },
+    dlqSchema: rawSchema(latest, true),
+    targetFileBytes: 1 << 20,
+    errorsTolerance: 'all',
+    startOffset: 0,
+    dlqStartOffset: 0,
+    latestSchemaId: 31,
+  });
+  c.addSchemas(new Map([[31, { schemaType: 'AVRO', schema: JSON.stringify(schema), references: [] }]]));
+  const batch = await buildBatch(
+    [
+      { key: 'a', value: bare.toBuffer({ s: 'apple', n: 1 }) },
+      { key: 'b', value: bare.toBuffer({ s: 'banana', n: null }) },
+      { key: 't', value: null },
+      { key: 'c', value: bare.toBuffer({ s: 'avocado', n: 3 }) },
+    ],
+    { baseOffset: 0 },
+  );
+  expect(await c.append([batch])).toMatchObject({ status: 'ok', nextOffset: 4 });
+  const files = await c.flush();
+  expect(files.every((f) => !f.dlq)).toBe(true);
+  const byTuple = new Map<unknown, unknown[]>();
+  for (const [i, f] of files.entries()) {
+    const path = join(dir, `latest-${i}.parquet`);
+    writeFileSync(path, f.bytes);
+    byTuple.set(f.partition.s_trunc, await duckRows([path], '_kafka_value AS v, _kafka_key AS k, _kafka_metadata.partition AS p', 'k'));
+  }
+  expect(Object.fromEntries(byTuple)).toEqual({
+    a: [
+      { v: { s: 'apple', n: 1 }, k: 'a', p: 2 },
+      { v: { s: 'avocado', n: 3 }, k: 'c', p: 2 },
+    ],
+    b: [{ v: { s: 'banana', n: null }, k: 'b', p: 2 }],
+    null: [{ v: null, k: 't', p: 2 }],
+  });
+});
