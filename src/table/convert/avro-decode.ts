@@ -145,10 +145,13 @@ function readBlockCount(c: AvroCursor, zeroWidthItems: boolean): number {
     n = -n;
     readCount(c, 'block size');
   }
-  // Items take at least a byte each, so a larger count is a lie; zero-width items are capped instead.
-  if (zeroWidthItems ? n > 1 << 20 : n > c.end - c.pos) throw new ConversionError(`Avro block of ${n} items is longer than the payload`);
+  // Items take at least a byte each, so a larger count is a lie; zero-width items are capped instead (per value, see compileArray).
+  if (zeroWidthItems ? n > MAX_ZERO_WIDTH_ITEMS : n > c.end - c.pos) throw new ConversionError(`Avro block of ${n} items is longer than the payload`);
   return n;
 }
+
+/** Items that take no bytes (empty records) cost nothing to claim: an array holds at most this many. */
+const MAX_ZERO_WIDTH_ITEMS = 1 << 16;
 
 function underlying(t: avro.Type): avro.Type {
   return t instanceof avro.types.LogicalType ? t.underlyingType : t;
@@ -302,7 +305,10 @@ function compileArray(w: avro.types.ArrayType, list: ListColumn | null): Decode 
   const item = compile(w.itemsType, list === null ? null : list.element);
   const zero = zeroWidth(w.itemsType);
   return (c) => {
+    let total = 0;
     for (let n = readBlockCount(c, zero); n !== 0; n = readBlockCount(c, zero)) {
+      total += n;
+      if (zero && total > MAX_ZERO_WIDTH_ITEMS) throw new ConversionError(`Avro array of more than ${MAX_ZERO_WIDTH_ITEMS} empty items`);
       for (let i = 0; i < n; i++) item(c);
     }
     list?.pushValid();

@@ -12,7 +12,7 @@
 // what each field's type needs.
 
 import type { IcebergType, NestedField, StructType } from '../iceberg/types.js';
-import { decimalType, fixedType } from '../iceberg/types.js';
+import { decimalType, fixedType, isList, isMap, isStruct } from '../iceberg/types.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -197,9 +197,22 @@ export function avroToIceberg(schema: string, references: readonly string[] = []
   const { schema: body, optional } = unwrapOptional(JSON.parse(schema) as Json);
   const named = typeof body === 'string' ? names.get(body) : undefined;
   const isRecord = (isObj(body) && (body.type === 'record' || body.type === 'error')) || named?.type === 'record';
-  if (isRecord) return { struct: convert(body, '', w) as StructType, lastId: next - 1 };
-  // A value that is not a record becomes one column named value.
-  const id = ids.next();
-  const struct: StructType = { type: 'struct', fields: [{ id, name: 'value', required: !optional, type: convert(body, '', w) }] };
+  let struct: StructType;
+  if (isRecord) struct = convert(body, '', w) as StructType;
+  else {
+    // A value that is not a record becomes one column named value.
+    const id = ids.next();
+    struct = { type: 'struct', fields: [{ id, name: 'value', required: !optional, type: convert(body, '', w) }] };
+  }
+  for (const f of struct.fields) refuseEmptyStructs(f.type, f.name);
   return { struct, lastId: next - 1 };
+}
+
+/** Parquet has no empty groups: a record with no fields cannot be a column (the top-level record can, its fields being the columns). */
+export function refuseEmptyStructs(t: IcebergType, path: string): void {
+  if (isStruct(t)) {
+    if (t.fields.length === 0) throw new UnsupportedSchemaError(`${path} is a record with no fields, which Parquet cannot store`);
+    for (const f of t.fields) refuseEmptyStructs(f.type, `${path}.${f.name}`);
+  } else if (isList(t)) refuseEmptyStructs(t.element, `${path}.element`);
+  else if (isMap(t)) refuseEmptyStructs(t.value, `${path}.value`);
 }

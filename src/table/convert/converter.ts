@@ -21,9 +21,10 @@ import { applyTransform, parseTransformName, type Transform } from '../iceberg/t
 import type { IcebergSchema, StructType } from '../iceberg/types.js';
 import { fieldPath, isStruct } from '../iceberg/types.js';
 import { AvroCursor, compileExtractor, compileValueDecoder, type Decode } from './avro-decode.js';
+import { avroToIceberg } from './avro-schema.js';
 import { avroType, compileStructReader, ConversionError, decodeAvro } from './avro-values.js';
 import { type Column, RowColumns, StructColumn } from './columns.js';
-import { DLQ_ERROR, DLQ_SCHEMA_ID, KAFKA_HEADER, KAFKA_KEY, KAFKA_METADATA, KAFKA_VALUE, usesSchema, type Layout } from './layout.js';
+import { DLQ_ERROR, DLQ_SCHEMA_ID, KAFKA_HEADER, KAFKA_KEY, KAFKA_METADATA, KAFKA_VALUE, schemaLayout, usesSchema, type Layout } from './layout.js';
 import { writeParquet } from './parquet.js';
 
 const KAFKA_COLUMNS = new Set([KAFKA_KEY, KAFKA_HEADER, KAFKA_METADATA]);
@@ -271,6 +272,8 @@ export class PartitionConverter {
       c = { type: null, read: null, error: `schema ${id} is ${text.schemaType}; table topics convert Avro values` };
     } else {
       try {
+        // A schema the table cannot take (recursive, an empty record, a clash with the Kafka columns) makes dead letters, rather than rows without its fields.
+        schemaLayout(avroToIceberg(text.schema, text.references).struct, this.opts.layout);
         const type = avroType(text.schema, text.references);
         c = { type, read: compileStructReader(type, this.valueStruct()), error: null };
       } catch (err) {

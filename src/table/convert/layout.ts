@@ -11,7 +11,7 @@
 // raw layout plus _error and _schema_id.
 
 import type { IdAllocator } from './avro-schema.js';
-import { idsFrom } from './avro-schema.js';
+import { idsFrom, refuseEmptyStructs } from './avro-schema.js';
 import type { IcebergSchema, NestedField, StructType } from '../iceberg/types.js';
 import { maxFieldId } from '../iceberg/types.js';
 
@@ -94,6 +94,8 @@ export function schemaLayout(value: StructType, layout: Layout): StructType {
     const taken = value.fields.find((f) => f.name === KAFKA_KEY || f.name === KAFKA_HEADER || f.name === KAFKA_METADATA);
     if (taken !== undefined) throw new Error(`value field ${taken.name} has the name of one of Floe's columns; it cannot be flattened`);
   }
+  // Nested in _kafka_value, the record's struct must have a field (Parquet has no empty groups).
+  if (!layout.flatten) refuseEmptyStructs(value, KAFKA_VALUE);
   const ids = idsFrom(maxFieldId(value) + 1);
   // Flattened value fields are optional whatever the schema says: a tombstone (null value) is a row too.
   const valueFields: NestedField[] = layout.flatten ? value.fields.map((f) => ({ ...f, required: false })) : [{ id: ids.next(), name: KAFKA_VALUE, required: false, type: value }];

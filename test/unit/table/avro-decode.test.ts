@@ -13,7 +13,7 @@ import { buildBatch } from '../../../src/protocol/records/builder.js';
 import { avroToIceberg } from '../../../src/table/convert/avro-schema.js';
 import { avroType, compileStructReader, decodeAvro } from '../../../src/table/convert/avro-values.js';
 import { RowColumns } from '../../../src/table/convert/columns.js';
-import { PartitionConverter, type WrittenFile } from '../../../src/table/convert/converter.js';
+import { type ConverterOptions, PartitionConverter, type WrittenFile } from '../../../src/table/convert/converter.js';
 import { writeParquet } from '../../../src/table/convert/parquet.js';
 import { rawSchema, schemaLayout, type Layout } from '../../../src/table/convert/layout.js';
 import type { PartitionSpec } from '../../../src/table/iceberg/metadata.js';
@@ -110,22 +110,25 @@ function value(r: () => number, i: number) {
 }
 
 const layout: Layout = { valueType: 'by_schema_id', keyType: 'string', flatten: true };
+
+/** A session's options: unpartitioned, from offset 0, every bad record a dead letter. */
+const baseOptions = (table: IcebergSchema): ConverterOptions => ({
+  partition: 0,
+  layout,
+  tableSchema: table,
+  spec: { 'spec-id': 0, fields: [] },
+  dlqSchema: rawSchema(layout, true),
+  targetFileBytes: 64 << 20,
+  errorsTolerance: 'all',
+  startOffset: 0,
+  dlqStartOffset: 0,
+  latestSchemaId: null,
+});
 const tableSchema: IcebergSchema = { ...schemaLayout(avroToIceberg(JSON.stringify(SCHEMA)).struct, layout), 'schema-id': 0 };
 const UNPARTITIONED: PartitionSpec = { 'spec-id': 0, fields: [] };
 
 function converter(spec: PartitionSpec): PartitionConverter {
-  const c = new PartitionConverter({
-    partition: 0,
-    layout,
-    tableSchema,
-    spec,
-    dlqSchema: rawSchema(layout, true),
-    targetFileBytes: 64 << 20,
-    errorsTolerance: 'all',
-    startOffset: 0,
-    dlqStartOffset: 0,
-    latestSchemaId: null,
-  });
+  const c = new PartitionConverter({ ...baseOptions(tableSchema), spec });
   c.addSchemas(new Map([[SCHEMA_ID, { schemaType: 'AVRO', schema: JSON.stringify(SCHEMA), references: [] }]]));
   return c;
 }
@@ -318,18 +321,7 @@ test('hand-made lies: counts, lengths and indexes past the payload, bad UTF-8', 
     ],
   };
   const small: IcebergSchema = { ...schemaLayout(avroToIceberg(JSON.stringify(schema)).struct, layout), 'schema-id': 0 };
-  const c = new PartitionConverter({
-    partition: 0,
-    layout,
-    tableSchema: small,
-    spec: UNPARTITIONED,
-    dlqSchema: rawSchema(layout, true),
-    targetFileBytes: 1 << 20,
-    errorsTolerance: 'all',
-    startOffset: 0,
-    dlqStartOffset: 0,
-    latestSchemaId: null,
-  });
+  const c = new PartitionConverter(baseOptions(small));
   c.addSchemas(new Map([[1, { schemaType: 'AVRO', schema: JSON.stringify(schema), references: [] }]]));
   const f = (...bytes: number[]) => Buffer.from([0, 0, 0, 0, 1, ...bytes]);
   const cases: [string, Buffer][] = [
@@ -434,4 +426,28 @@ test('by_latest_schema without flatten: bare Avro payloads into the _kafka_value
     b: [{ v: { s: 'banana', n: null }, k: 'b', p: 2 }],
     null: [{ v: null, k: 't', p: 2 }],
   });
+});
+
+test('an array of zero-byte items cannot claim more items than a cap, even in a field the table drops', async () => {
+  const writer = { type: 'record', name: 'W', fields: [{ name: 's', type: 'string' }, { name: 'a', type: { type: 'array', items: { type: 'fixed', name: 'Nothing', size: 0 } } }] };
+  const table: IcebergSchema = { ...schemaLayout(avroToIceberg(JSON.stringify({ type: 'record', name: 'W', fields: [writer.fields[0]] })).struct, layout), 'schema-id': 0 };
+  const c = new PartitionConverter(baseOptions(table));
+  c.addSchemas(new Map([[2, { schemaType: 'AVRO', schema: JSON.stringify(writer), references: [] }]]));
+  const f = (...bytes: number[]) => Buffer.from([0, 0, 0, 0, 2, ...bytes]);
+  // Block counts are zigzag varints: 3 is 0x06; 60,000 is 0xc0 0xa9 0x07.
+  const batch = await buildBatch(
+    [
+      { key: 'ok', value: f(0x02, 0x41, 0x06, 0x00) },
+      { key: 'lie', value: f(0x02, 0x42, 0xc0, 0xa9, 0x07, 0xc0, 0xa9, 0x07, 0x00) },
+    ],
+    { baseOffset: 0 },
+  );
+  expect(await c.append([batch])).toMatchObject({ status: 'ok', nextOffset: 2 });
+  const files = await c.flush();
+  const tablePath = join(dir, 'empty-items.parquet');
+  const dlqPath = join(dir, 'empty-items-dlq.parquet');
+  writeFileSync(tablePath, files.find((x) => !x.dlq)!.bytes);
+  writeFileSync(dlqPath, files.find((x) => x.dlq)!.bytes);
+  expect(await duckRows([tablePath], 's', 's')).toEqual([{ s: 'A' }]);
+  expect(await duckRows([dlqPath], '_error AS e', 'e')).toEqual([{ e: expect.stringMatching(/more than 65536 empty items/) }]);
 });

@@ -2,6 +2,7 @@
 // assigned in Iceberg's order.
 import { describe, expect, test } from 'vitest';
 import { avroToIceberg } from '../../../src/table/convert/avro-schema.js';
+import { schemaLayout } from '../../../src/table/convert/layout.js';
 
 const rec = (fields: unknown[], name = 'R') => JSON.stringify({ type: 'record', name, namespace: 'ex', fields });
 const fieldType = (avroType: unknown) => avroToIceberg(rec([{ name: 'f', type: avroType }])).struct.fields[0];
@@ -85,5 +86,16 @@ describe('Avro to Iceberg', () => {
     expect(struct.fields[0]).toEqual({ id: 1, name: 'home', required: true, type: { type: 'struct', fields: [{ id: 2, name: 'city', required: true, type: 'string' }] } });
     expect(avroToIceberg('"string"').struct).toEqual({ type: 'struct', fields: [{ id: 1, name: 'value', required: true, type: 'string' }] });
     expect(() => avroToIceberg(rec([{ name: 'next', type: ['null', 'R'] }]))).toThrow(/recursive/);
+  });
+
+  test('a record with no fields is refused below the top level, where Parquet would need an empty group', () => {
+    const empty = { type: 'record', name: 'Empty', fields: [] };
+    expect(() => avroToIceberg(rec([{ name: 'e', type: empty }]))).toThrow(/e is a record with no fields/);
+    expect(() => avroToIceberg(rec([{ name: 'xs', type: { type: 'array', items: empty } }]))).toThrow(/xs.element is a record with no fields/);
+    expect(() => avroToIceberg(rec([{ name: 'm', type: { type: 'map', values: ['null', empty] } }]))).toThrow(/m.value is a record with no fields/);
+    // The top-level record's fields are the columns: an empty one only leaves the Kafka columns when flattened, and is refused nested in _kafka_value.
+    const top = avroToIceberg(JSON.stringify(empty)).struct;
+    expect(schemaLayout(top, { valueType: 'by_schema_id', keyType: 'string', flatten: true }).fields.map((f) => f.name)).toEqual(['_kafka_key', '_kafka_header', '_kafka_metadata']);
+    expect(() => schemaLayout(top, { valueType: 'by_schema_id', keyType: 'string', flatten: false })).toThrow(/_kafka_value is a record with no fields/);
   });
 });

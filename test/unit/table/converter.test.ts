@@ -208,3 +208,39 @@ test('records already in the table are checked the way they would be converted: 
   expect(await duckRows([tablePath], 's, n::VARCHAR AS n, _kafka_metadata.offset AS o', 'o')).toEqual([{ s: 'nw', n: '5', o: '2' }]);
   expect(await duckRows([dlqPath], '_kafka_metadata.offset AS o, _error AS e', 'o')).toEqual([{ o: '0', e: expect.stringContaining('UTF-8') }]);
 });
+
+test('a writer schema the table cannot take makes dead letters, not rows without its fields', async () => {
+  const v1 = { type: 'record', name: 'Node', fields: [{ name: 's', type: 'string' }] };
+  const recursive = { ...v1, fields: [...v1.fields, { name: 'next', type: ['null', 'Node'], default: null }] };
+  const empty = { ...v1, fields: [...v1.fields, { name: 'e', type: { type: 'record', name: 'Nothing', fields: [] } }] };
+  const layout: Layout = { valueType: 'by_schema_id', keyType: 'string', flatten: true };
+  const tableSchema = { ...schemaLayout(avroToIceberg(JSON.stringify(v1)).struct, layout), 'schema-id': 0 };
+  const converter = new PartitionConverter(options(layout, tableSchema, { errorsTolerance: 'all' }));
+  converter.addSchemas(
+    new Map([
+      [1, { schemaType: 'AVRO', schema: JSON.stringify(v1), references: [] }],
+      [2, { schemaType: 'AVRO', schema: JSON.stringify(recursive), references: [] }],
+      [3, { schemaType: 'AVRO', schema: JSON.stringify(empty), references: [] }],
+    ]),
+  );
+  const frame = (id: number, schema: unknown, v: unknown) => Buffer.concat([Buffer.from([0, 0, 0, 0, id]), avro.Type.forSchema(schema as avro.Schema).toBuffer(v)]);
+  const batch = await buildBatch(
+    [
+      { key: 'a', value: frame(1, v1, { s: 'one' }) },
+      { key: 'b', value: frame(2, recursive, { s: 'two', next: { s: 'three', next: null } }) },
+      { key: 'c', value: frame(3, empty, { s: 'four', e: {} }) },
+    ],
+    { baseOffset: 0 },
+  );
+  expect(await converter.append([batch])).toMatchObject({ status: 'ok', nextOffset: 3 });
+  const files = await converter.flush();
+  const tablePath = join(dir, 'refused.parquet');
+  const dlqPath = join(dir, 'refused-dlq.parquet');
+  writeFileSync(tablePath, files.find((f) => !f.dlq)!.bytes);
+  writeFileSync(dlqPath, files.find((f) => f.dlq)!.bytes);
+  expect(await duckRows([tablePath], 's', 's')).toEqual([{ s: 'one' }]);
+  expect(await duckRows([dlqPath], '_kafka_metadata.offset AS o, _schema_id AS id, _error AS e', 'o')).toEqual([
+    { o: '1', id: 2, e: expect.stringMatching(/recursive record Node/) },
+    { o: '2', id: 3, e: expect.stringMatching(/e is a record with no fields/) },
+  ]);
+});
