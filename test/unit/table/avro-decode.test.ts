@@ -1,9 +1,10 @@
-// Avro decoded straight into columns (avro-decode.ts), checked against the
-// path that decodes with avsc first (which partitioned tables still take):
-// the same values of every Avro type must come back from DuckDB as the same
-// rows. Then hostile payloads: every truncation and random corruption of a
-// value is a dead letter, never a crash, and never shifts the good rows
-// around it; longs past 2^53 keep every digit.
+// Avro decoded straight into columns (avro-decode.ts), unpartitioned and
+// partitioned (partition values read ahead from the bytes), checked against
+// a reference built in the test from avsc's decoding: the same values of
+// every Avro type must come back from DuckDB as the same rows, each in the
+// file of its partition. Then hostile payloads: every truncation and random
+// corruption of a value is a dead letter, never a crash, and never shifts
+// the good rows around it; longs past 2^53 keep every digit.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,8 +1,9 @@
 // PartitionConverter on its own: Confluent-framed Avro in record batches,
-// Parquet out, read back by DuckDB. Covers what the decoded-value fast path
-// must keep right: optional values and records passed through as decoded,
-// a wider union as a tagged struct, a map, fields the writer lacks, non-ASCII
-// and long strings (and their bounds), and dead letters for bad payloads.
+// Parquet out, read back by DuckDB. Covers optional values and records, a
+// wider union as a tagged struct, a map, fields the writer lacks, non-ASCII
+// and long strings (and their bounds), files cut at the target size, the
+// string layout, and which records are dead letters: bad payloads, schemas
+// the table cannot take, and records already in the table.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
