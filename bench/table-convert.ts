@@ -18,10 +18,8 @@ import { buildBatch } from '../src/protocol/records/builder.js';
 import { avroToIceberg } from '../src/table/convert/avro-schema.js';
 import { PartitionConverter } from '../src/table/convert/converter.js';
 import { rawSchema, schemaLayout, type Layout } from '../src/table/convert/layout.js';
-import type { PartitionSpec } from '../src/table/iceberg/metadata.js';
-import { transformName } from '../src/table/iceberg/transforms.js';
-import { fieldByPath, type IcebergSchema } from '../src/table/iceberg/types.js';
-import { parsePartitionBy } from '../src/table/partition-by.js';
+import { PARTITION_FIELD_ID_START } from '../src/table/iceberg/metadata.js';
+import { partitionSpecFor } from '../src/table/partition-by.js';
 
 interface Options {
   records: number;
@@ -138,7 +136,7 @@ async function main(): Promise<void> {
       partition: 0,
       layout,
       tableSchema,
-      spec: specOf(o.partitionBy, tableSchema),
+      spec: o.partitionBy === null ? { 'spec-id': 0, fields: [] } : partitionSpecFor(tableSchema, o.partitionBy, [], PARTITION_FIELD_ID_START - 1),
       dlqSchema: rawSchema(layout, true),
       targetFileBytes: 128 * 2 ** 20,
       errorsTolerance: 'none',
@@ -178,17 +176,6 @@ async function main(): Promise<void> {
     const { profile } = (await post(session, 'Profiler.stop')) as { profile: unknown };
     writeFileSync(o.profile!, JSON.stringify(profile));
   }
-}
-
-/** The spec partition.by asks for (fresh field ids, as a new table gets them). */
-function specOf(partitionBy: string | null, schema: IcebergSchema): PartitionSpec {
-  if (partitionBy === null) return { 'spec-id': 0, fields: [] };
-  const fields = parsePartitionBy(partitionBy).map((p, i) => {
-    const source = fieldByPath(schema, p.source);
-    if (source === null) throw new Error(`no column ${p.source}`);
-    return { 'source-id': source.id, 'field-id': 1000 + i, name: `${p.source.replace(/\./g, '_')}_${p.transform.kind}`, transform: transformName(p.transform) };
-  });
-  return { 'spec-id': 0, fields };
 }
 
 function post(session: Session, method: string): Promise<unknown> {

@@ -29,11 +29,10 @@ import { planExpiry, unreachableFiles } from './iceberg/expire-snapshots.js';
 import { isFloeMetadataFile, prepareAppend } from './iceberg/fast-append.js';
 import { readManifest, readManifestList, type DataFile } from './iceberg/manifest.js';
 import { currentSchema, currentSnapshot, defaultSpec, PARTITION_FIELD_ID_START, type PartitionSpec, type TableMetadata, type TableUpdate } from './iceberg/metadata.js';
-import { transformName } from './iceberg/transforms.js';
 import type { IcebergSchema, StructType } from './iceberg/types.js';
-import { fieldByPath, maxFieldId } from './iceberg/types.js';
+import { maxFieldId } from './iceberg/types.js';
 import { CatalogError, isCommitConflict, type Catalog, type LoadedTable, type TableIdentifier } from './catalog/catalog.js';
-import { parsePartitionBy } from './partition-by.js';
+import { partitionSpecFor } from './partition-by.js';
 
 export const OFFSETS_PROPERTY = 'floe.kafka.offsets';
 export const COMMIT_ID_PROPERTY = 'floe.commit-id';
@@ -295,20 +294,8 @@ export class TableTopicCoordinator {
   /** The partition spec partition.by asks for over `schema`, reusing field ids the table already gave the same fields. */
   private specFor(schema: IcebergSchema, metadata: TableMetadata | null): PartitionSpec {
     if (this.settings.partitionBy === null) return { 'spec-id': 0, fields: [] };
-    const wanted = parsePartitionBy(this.settings.partitionBy);
-    let nextId = metadata?.['last-partition-id'] ?? PARTITION_FIELD_ID_START - 1;
     const previous = (metadata?.['partition-specs'] ?? []).flatMap((s) => s.fields);
-    const fields = wanted.map((w) => {
-      const source = fieldByPath(schema, w.source);
-      if (source === null) throw new Error(`partition.by names column ${w.source}, which the table does not have`);
-      const transform = transformName(w.transform);
-      const same = previous.find((f) => f['source-id'] === source.id && f.transform === transform);
-      // Iceberg's default partition field names; dots would not be valid Avro names in manifests.
-      const base = w.source.replace(/\./g, '_');
-      const suffix = { identity: '', bucket: '_bucket', truncate: '_trunc', year: '_year', month: '_month', day: '_day', hour: '_hour', void: '_null' }[w.transform.kind];
-      return { 'source-id': source.id, 'field-id': same?.['field-id'] ?? ++nextId, name: base + suffix, transform };
-    });
-    return { 'spec-id': 0, fields };
+    return partitionSpecFor(schema, this.settings.partitionBy, previous, metadata?.['last-partition-id'] ?? PARTITION_FIELD_ID_START - 1);
   }
 
   private async session(p: number): Promise<PartitionState | null> {

@@ -4,7 +4,9 @@
 // fields); a bare column is identity. The parser is strict: hostile or
 // mistyped values are refused when the config is set, not when data arrives.
 
-import { type Transform } from './iceberg/transforms.js';
+import type { PartitionField as SpecField, PartitionSpec } from './iceberg/metadata.js';
+import { transformName, type Transform } from './iceberg/transforms.js';
+import { fieldByPath, type StructType } from './iceberg/types.js';
 
 export interface PartitionField {
   /** The source column, dotted for nested fields. */
@@ -82,4 +84,24 @@ export function parsePartitionBy(value: string): PartitionField[] {
     seen.add(key);
   }
   return fields;
+}
+
+/**
+ * The partition spec a partition.by value asks for over `schema` (spec id 0:
+ * the table's metadata numbers it). A field the table already had, same
+ * source and transform, keeps its field id; new ones follow `lastPartitionId`.
+ */
+export function partitionSpecFor(schema: StructType, partitionBy: string, previous: readonly SpecField[], lastPartitionId: number): PartitionSpec {
+  let nextId = lastPartitionId;
+  const fields = parsePartitionBy(partitionBy).map((w) => {
+    const source = fieldByPath(schema, w.source);
+    if (source === null) throw new Error(`partition.by names column ${w.source}, which the table does not have`);
+    const transform = transformName(w.transform);
+    const same = previous.find((f) => f['source-id'] === source.id && f.transform === transform);
+    // Iceberg's default partition field names; dots would not be valid Avro names in manifests.
+    const base = w.source.replace(/\./g, '_');
+    const suffix = { identity: '', bucket: '_bucket', truncate: '_trunc', year: '_year', month: '_month', day: '_day', hour: '_hour', void: '_null' }[w.transform.kind];
+    return { 'source-id': source.id, 'field-id': same?.['field-id'] ?? ++nextId, name: base + suffix, transform };
+  });
+  return { 'spec-id': 0, fields };
 }

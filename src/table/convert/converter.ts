@@ -90,8 +90,11 @@ interface OpenFile {
   /** Avro decoders into these columns, by schema id (see pushDirect). */
   readonly decoders: Map<number, Decode>;
   readonly kafka: KafkaColumns;
-  /** The raw and string layouts' _kafka_value column. */
-  readonly value: Column | null;
+  /**
+   * The columns a value goes to: _kafka_value (raw and string layouts, or a
+   * struct), or the value's fields when flattened. A tombstone nulls them.
+   */
+  readonly valueColumns: readonly Column[];
 }
 
 /** The Kafka columns of a file, pushed into one by one after a decoded value. */
@@ -353,7 +356,7 @@ export class PartitionConverter {
     const mark = columns.length;
     try {
       if (!usesSchema(this.opts.layout)) {
-        const column = file.value!;
+        const column = file.valueColumns[0];
         if (this.opts.layout.valueType === 'string' && value !== null && !isUtf8(value)) column.push(value.toString('utf8'));
         else column.push(value);
       } else if (value !== null) {
@@ -365,7 +368,7 @@ export class PartitionConverter {
         this.cursor.reset(value, this.opts.layout.valueType === 'by_latest_schema' ? 0 : 5, value.length);
         decode(this.cursor);
         if (this.cursor.pos !== this.cursor.end) throw new ConversionError(`Avro payload has ${this.cursor.end - this.cursor.pos} bytes past its value`);
-      } else this.pushNullValue(columns.root);
+      } else for (const c of file.valueColumns) c.push(null);
       file.kafka.push(this.keyOf(r), r.headers, this.opts.partition, offset, timestamp * 1000);
       columns.root.pushValid();
     } catch (err) {
@@ -430,15 +433,11 @@ export class PartitionConverter {
     return compileValueDecoder(writer, value, value.children.map((c) => c.field.name), true);
   }
 
-  /** A null value (a tombstone): every value column null. */
-  private pushNullValue(root: StructColumn): void {
-    if (!this.opts.layout.flatten) root.child(KAFKA_VALUE)!.push(null);
-    else for (const f of this.valueStruct().fields) root.child(f.name)!.push(null);
-  }
-
   private openFile(key: string, partition: Record<string, unknown>): OpenFile {
     const columns = new RowColumns(this.schema);
-    return { columns, partition, decoders: new Map(), kafka: new KafkaColumns(columns.root), value: usesSchema(this.opts.layout) ? null : columns.root.child(KAFKA_VALUE)! };
+    const root = columns.root;
+    const valueColumns = usesSchema(this.opts.layout) && this.opts.layout.flatten ? this.valueStruct().fields.map((f) => root.child(f.name)!) : [root.child(KAFKA_VALUE)!];
+    return { columns, partition, decoders: new Map(), kafka: new KafkaColumns(root), valueColumns };
   }
 
   private async cutIfFull(key: string, file: OpenFile): Promise<void> {

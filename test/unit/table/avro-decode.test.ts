@@ -16,10 +16,11 @@ import { avroType, compileStructReader, decodeAvro } from '../../../src/table/co
 import { RowColumns } from '../../../src/table/convert/columns.js';
 import { type ConverterOptions, PartitionConverter, type WrittenFile } from '../../../src/table/convert/converter.js';
 import { writeParquet } from '../../../src/table/convert/parquet.js';
-import { rawSchema, schemaLayout, type Layout } from '../../../src/table/convert/layout.js';
+import { schemaLayout, type Layout } from '../../../src/table/convert/layout.js';
 import type { PartitionSpec } from '../../../src/table/iceberg/metadata.js';
 import { applyTransform, parseTransformName } from '../../../src/table/iceberg/transforms.js';
 import type { IcebergSchema, StructType } from '../../../src/table/iceberg/types.js';
+import { converterOptions } from '../../helpers/converter.js';
 import { duckRows } from '../../helpers/iceberg.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'floe-avro-decode-'));
@@ -113,18 +114,7 @@ function value(r: () => number, i: number) {
 const layout: Layout = { valueType: 'by_schema_id', keyType: 'string', flatten: true };
 
 /** A session's options: unpartitioned, from offset 0, every bad record a dead letter. */
-const baseOptions = (table: IcebergSchema): ConverterOptions => ({
-  partition: 0,
-  layout,
-  tableSchema: table,
-  spec: { 'spec-id': 0, fields: [] },
-  dlqSchema: rawSchema(layout, true),
-  targetFileBytes: 64 << 20,
-  errorsTolerance: 'all',
-  startOffset: 0,
-  dlqStartOffset: 0,
-  latestSchemaId: null,
-});
+const baseOptions = (table: IcebergSchema): ConverterOptions => converterOptions(layout, table, { errorsTolerance: 'all', targetFileBytes: 64 << 20 });
 const tableSchema: IcebergSchema = { ...schemaLayout(avroToIceberg(JSON.stringify(SCHEMA)).struct, layout), 'schema-id': 0 };
 const UNPARTITIONED: PartitionSpec = { 'spec-id': 0, fields: [] };
 
@@ -388,18 +378,14 @@ test('by_latest_schema without flatten: bare Avro payloads into the _kafka_value
   const latest: Layout = { valueType: 'by_latest_schema', keyType: 'string', flatten: false };
   const table: IcebergSchema = { ...schemaLayout(avroToIceberg(JSON.stringify(schema)).struct, latest), 'schema-id': 0 };
   const sId = ((table.fields.find((f) => f.name === '_kafka_value')!.type as StructType).fields.find((f) => f.name === 's')!).id;
-  const c = new PartitionConverter({
-    partition: 2,
-    layout: latest,
-    tableSchema: table,
-    spec: { 'spec-id': 0, fields: [{ 'source-id': sId, 'field-id': 1000, name: 's_trunc', transform: 'truncate[1]' }] },
-    dlqSchema: rawSchema(latest, true),
-    targetFileBytes: 1 << 20,
-    errorsTolerance: 'all',
-    startOffset: 0,
-    dlqStartOffset: 0,
-    latestSchemaId: 31,
-  });
+  const c = new PartitionConverter(
+    converterOptions(latest, table, {
+      partition: 2,
+      spec: { 'spec-id': 0, fields: [{ 'source-id': sId, 'field-id': 1000, name: 's_trunc', transform: 'truncate[1]' }] },
+      errorsTolerance: 'all',
+      latestSchemaId: 31,
+    }),
+  );
   c.addSchemas(new Map([[31, { schemaType: 'AVRO', schema: JSON.stringify(schema), references: [] }]]));
   const batch = await buildBatch(
     [

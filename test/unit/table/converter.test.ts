@@ -11,27 +11,14 @@ import avro from 'avsc';
 import { afterAll, expect, test } from 'vitest';
 import { buildBatch } from '../../../src/protocol/records/builder.js';
 import { avroToIceberg } from '../../../src/table/convert/avro-schema.js';
-import { PartitionConverter, type ConverterOptions } from '../../../src/table/convert/converter.js';
-import type { IcebergSchema } from '../../../src/table/iceberg/types.js';
+import { PartitionConverter } from '../../../src/table/convert/converter.js';
 import { rawSchema, schemaLayout, type Layout } from '../../../src/table/convert/layout.js';
+import { converterOptions } from '../../helpers/converter.js';
 import { duckRows } from '../../helpers/iceberg.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'floe-converter-'));
 
-/** A session's options: unpartitioned, from offset 0, errors.tolerance=none unless `more` says otherwise. */
-const options = (layout: Layout, tableSchema: IcebergSchema, more: Partial<ConverterOptions>): ConverterOptions => ({
-  partition: 0,
-  layout,
-  tableSchema,
-  spec: { 'spec-id': 0, fields: [] },
-  dlqSchema: rawSchema(layout, true),
-  targetFileBytes: 1 << 20,
-  errorsTolerance: 'none',
-  startOffset: 0,
-  dlqStartOffset: 0,
-  latestSchemaId: null,
-  ...more,
-});
+const options = converterOptions;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const writer = {
