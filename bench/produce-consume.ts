@@ -39,6 +39,7 @@ import { CreateTopics, Fetch, Metadata, Produce } from '../src/protocol/messages
 import { FrameDecoder } from '../src/network/frame-decoder.js';
 import { baseOffsetOf, COMPRESSION_NAMES, lastOffsetOf, splitBatches } from '../src/protocol/records/batch.js';
 import { buildBatch } from '../src/protocol/records/builder.js';
+import { BrokerConfig } from '../src/config/broker-config.js';
 import type { ApiSpec, Decoded, Encodable } from '../src/protocol/spec.js';
 import { FaultProxy, latencyProfiles } from '../test/helpers/fault-proxy.js';
 import { startS3Server, type S3TestServer } from '../test/helpers/s3-server.js';
@@ -227,6 +228,22 @@ interface Env {
   readonly topicId: string;
   readonly templates: Buffer[];
   readonly proxy: FaultProxy | null;
+  /** wal.flush.interval.ms as the broker resolved it (its default depends on object.store). */
+  readonly flushIntervalMs: number;
+}
+
+/**
+ * The S3 PUTs since `from` as the broker met them (measured at the fault
+ * proxy: injected latency, body transfer, the server's own time), and the
+ * issue's bound for produce p99 on S3: PUT p99 + flush interval + 20 ms.
+ */
+function putLatencyLines(env: Env, from: number): void {
+  if (env.proxy === null) return;
+  const puts = env.proxy.durations.put.slice(from);
+  if (puts.length === 0) return;
+  const sorted = [...puts].sort((a, b) => a - b);
+  line('S3 PUT latency (at the proxy)', latencyLine(puts));
+  line('produce p99 bound', `PUT p99 ${percentile(sorted, 99).toFixed(2)} + flush interval ${env.flushIntervalMs} + 20 = ${(percentile(sorted, 99) + env.flushIntervalMs + 20).toFixed(2)} ms`);
 }
 
 function produceRequest(env: Env, i: number) {
@@ -324,6 +341,7 @@ async function throughput(env: Env): Promise<void> {
   const gb = payloadBytes / 1e9;
   const mb = payloadBytes / 1e6;
   const req0 = await storeRequests(env.metricsPort);
+  const puts0 = env.proxy?.durations.put.length ?? 0;
   const cpu0 = cpuSeconds(pid);
   const split0 = cpuTimes(pid);
   const produced = await produceAll(env, requests);
@@ -340,6 +358,7 @@ async function throughput(env: Env): Promise<void> {
 
   line('produce throughput', `${(mb / produced.seconds).toFixed(1)} MB/s, ${((requests * o.batch) / produced.seconds).toFixed(0)} records/s`);
   line('produce latency per request', latencyLine(produced.latencies));
+  putLatencyLines(env, puts0);
   line('broker CPU, produce', `${produceCpu.toFixed(2)} s = ${(produceCpu / gb).toFixed(2)} CPU-s/GB (user ${(split1.user - split0.user).toFixed(2)} s, system ${(split1.system - split0.system).toFixed(2)} s)`);
   line('object store requests per GB written', perGb(diff(req1, req0), gb));
   line('consume throughput', `${(mb / consumed.seconds).toFixed(1)} MB/s, ${(consumed.records / consumed.seconds).toFixed(0)} records/s (${consumed.records} records, ${(consumed.bytes / 1e6).toFixed(0)} MB of batches)`);
@@ -355,15 +374,18 @@ async function paced(env: Env): Promise<void> {
   await eventLoopLag(env.metricsPort); // prom-client resets its event-loop histogram at each scrape
   const req0 = await storeRequests(env.metricsPort);
   const gc0 = await gcSeconds(env.metricsPort);
+  const puts0 = env.proxy?.durations.put.length ?? 0;
   const cpu0 = cpuSeconds(pid);
   const latencies = await producePaced(env, o.seconds, 0);
   const cpu = cpuSeconds(pid) - cpu0;
   const lag = await eventLoopLag(env.metricsPort);
   const req1 = await storeRequests(env.metricsPort);
   line(`paced produce, ${o.rateMbps} MB/s for ${o.seconds} s`, latencyLine(latencies));
+  putLatencyLines(env, puts0);
   line('broker CPU meanwhile', `${cpu.toFixed(2)} s = ${(cpu / o.seconds).toFixed(2)} cores`);
   line('broker event-loop delay', `p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms`);
-  line('object store requests meanwhile', perGb(diff(req1, req0), 1));
+  const gb = (latencies.length * o.batch * o.size) / 1e9;
+  line('object store requests meanwhile', `${perGb(diff(req1, req0), 1)} (per GB: ${perGb(diff(req1, req0), gb)})`);
   line('broker main-thread GC', Object.entries(diff(await gcSeconds(env.metricsPort), gc0)).map(([k, v]) => `${k} ${(v * 1000).toFixed(0)} ms`).join(', ') || 'none');
 }
 
@@ -435,7 +457,8 @@ async function main(): Promise<void> {
     console.log(
       `floe bench (${o.scenario}): ${o.store === 's3' ? `s3 store (s3rver${o.s3Latency === 's3' ? ', S3-like latency' : ''})` : 'fs store'}, ${o.records} records x ${o.size} B (${o.values}), batches of ${o.batch}, codec ${o.codec}, ${o.partitions} partitions, ${o.connections} connections x ${o.inflight} in flight, acks=all${o.overrides.length > 0 ? `, ${o.overrides.join(' ')}` : ''}${o.topicConfigs.length > 0 ? `, topic ${o.topicConfigs.join(' ')}` : ''}`,
     );
-    const env: Env = { o, port, metricsPort, pid, topicId, templates, proxy };
+    const resolved = BrokerConfig.load({ overrides: Object.fromEntries(overrides.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) });
+    const env: Env = { o, port, metricsPort, pid, topicId, templates, proxy, flushIntervalMs: resolved.int('wal.flush.interval.ms') };
     if (o.scenario === 'cold-read') await coldRead(env);
     else if (o.scenario === 'paced') await paced(env);
     else await throughput(env);

@@ -4,7 +4,7 @@
 //   floe config --markdown   the same as the README's tables
 
 import { BrokerConfig, BROKER_CONFIGS, envName, parseListener } from '../config/broker-config.js';
-import { ConfigError, formatValue } from '../config/registry.js';
+import { ConfigError, defaultText, formatValue } from '../config/registry.js';
 import { TOPIC_CONFIGS } from '../config/topic-config.js';
 import { startBroker } from '../broker/broker.js';
 import { createLogger } from '../observability/logger.js';
@@ -72,7 +72,7 @@ export function parseStartArgs(argv: readonly string[], currentListener: (config
 function printConfigHelp(): void {
   const rows = (defs: typeof BROKER_CONFIGS, env: boolean) =>
     defs
-      .map((d) => `  ${d.name}\n      ${d.type}, default ${formatValue(d.default) ?? '(unset)'}${env ? `, env ${envName(d.name)}` : ''}\n      ${d.doc}`)
+      .map((d) => `  ${d.name}\n      ${d.type}, default ${defaultText(d)}${env ? `, env ${envName(d.name)}` : ''}\n      ${d.doc}`)
       .join('\n');
   process.stdout.write(`Broker settings (server.properties, FLOE_<NAME>, --override):\n${rows(BROKER_CONFIGS, true)}\n\n`);
   process.stdout.write(`Topic settings (CreateTopics / IncrementalAlterConfigs; defaults from the broker setting named):\n${rows(TOPIC_CONFIGS.map((t) => ({ ...t, doc: `${t.doc}${t.brokerSynonym ? ` (broker default: ${t.brokerSynonym})` : ''}` })), false)}\n`);
@@ -81,7 +81,7 @@ function printConfigHelp(): void {
 /** The README's configuration tables, generated so that they cannot drift from the registry. */
 export function configMarkdown(): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
-  const broker = BROKER_CONFIGS.map((d) => `| \`${d.name}\` | ${d.type} | \`${formatValue(d.default) ?? '(unset)'}\` | \`${envName(d.name)}\` | ${esc(d.doc)} |`);
+  const broker = BROKER_CONFIGS.map((d) => `| \`${d.name}\` | ${d.type} | \`${defaultText(d)}\` | \`${envName(d.name)}\` | ${esc(d.doc)} |`);
   const topic = TOPIC_CONFIGS.map((d) => `| \`${d.name}\` | ${d.type} | \`${formatValue(d.default)}\` | \`${d.brokerSynonym}\` | ${esc(d.doc)} |`);
   return [
     '| broker setting | type | default | environment | what it does |',

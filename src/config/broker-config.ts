@@ -75,8 +75,25 @@ const OWN_BROKER_CONFIGS: readonly ConfigDef[] = [
   define({ name: 'offsets.retention.minutes', type: 'int', default: 10080, validate: atLeast(1), doc: 'Committed offsets of a group expire this long after the group became empty.' }),
   define({ name: 'offsets.retention.check.interval.ms', type: 'long', default: 600000, validate: atLeast(1), doc: 'How often expired committed offsets are removed.' }),
   define({ name: 'offset.metadata.max.bytes', type: 'int', default: 4096, validate: atLeast(0), doc: 'Largest metadata string an offset commit may carry.' }),
-  define({ name: 'wal.flush.bytes', type: 'int', default: 4 * 1024 * 1024, validate: atLeast(1), doc: 'Flush the write-ahead buffer to an object once it holds this many bytes.' }),
-  define({ name: 'wal.flush.interval.ms', type: 'int', default: 5, validate: atLeast(0), doc: 'Flush the write-ahead buffer at most this long after its first batch arrived.' }),
+  // On S3 every flush is a PUT, billed per request, and an object's latency
+  // barely depends on its size; so the S3 defaults trade latency for objects
+  // of ~10 MiB under steady load (≤ 100 PUTs per GB at 40 MB/s and more).
+  define({
+    name: 'wal.flush.bytes',
+    type: 'int',
+    default: 4 * 1024 * 1024,
+    storeDefaults: { s3: 16 * 1024 * 1024 },
+    validate: atLeast(1),
+    doc: 'Flush the write-ahead buffer to an object once it holds this many bytes.',
+  }),
+  define({
+    name: 'wal.flush.interval.ms',
+    type: 'int',
+    default: 5,
+    storeDefaults: { s3: 250 },
+    validate: atLeast(0),
+    doc: 'Flush the write-ahead buffer at most this long after its first batch arrived (on S3: fewer, larger objects for a longer wait).',
+  }),
   define({ name: 'wal.max.inflight.flushes', type: 'int', default: 16, validate: atLeast(1), doc: 'Object uploads in flight at once; commits stay in order.' }),
   define({ name: 'wal.max.pending.bytes', type: 'long', default: 256 * 1024 * 1024, validate: atLeast(1), doc: 'Unacknowledged bytes the broker holds before produce requests wait.' }),
   define({ name: 'log.cache.bytes', type: 'long', default: 256 * 1024 * 1024, validate: atLeast(0), doc: 'Memory for recently committed batches served to tail consumers.' }),
@@ -223,6 +240,11 @@ export class BrokerConfig {
       set(name, v, 'env');
     }
     for (const [k, v] of Object.entries(opts.overrides ?? {})) set(k, v, 'flag');
+    const store = String(values.get('object.store'));
+    for (const d of BROKER_CONFIGS) {
+      const storeDefault = d.storeDefaults?.[store];
+      if (storeDefault !== undefined && sources.get(d.name) === 'default') values.set(d.name, storeDefault);
+    }
     return new BrokerConfig(values, sources);
   }
 

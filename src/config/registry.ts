@@ -25,6 +25,12 @@ export interface ConfigDef {
   readonly doc: string;
   /** Returns an error message for an invalid value. */
   readonly validate?: (v: ConfigValue) => string | undefined;
+  /**
+   * Broker settings whose best default depends on the object store: used
+   * instead of `default` when object.store names a key here and the setting
+   * is not given.
+   */
+  readonly storeDefaults?: Readonly<Record<string, ConfigValue>>;
   /** For topic configs: the broker setting that supplies the default (Kafka's "server default property"). */
   readonly brokerSynonym?: string;
   readonly sensitive?: boolean;
@@ -36,6 +42,13 @@ export class ConfigError extends Error {
 
 export function define(def: ConfigDef): ConfigDef {
   return def;
+}
+
+/** The default as help and the README show it: one value, or one per object store. */
+export function defaultText(def: ConfigDef): string {
+  const plain = formatValue(def.default) ?? '(unset)';
+  if (def.storeDefaults === undefined) return plain;
+  return [plain, ...Object.entries(def.storeDefaults).map(([store, v]) => `${formatValue(v)} with ${store}`)].join(', ');
 }
 
 /** Kafka's long range; parsed values beyond 2^53 are kept as the nearest double. */

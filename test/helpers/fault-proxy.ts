@@ -60,6 +60,12 @@ export class FaultProxy {
   readonly requests: Record<S3Operation, number> = { put: 0, get: 0, head: 0, delete: 0, list: 0, multipart: 0 };
   readonly bytes = { up: 0, down: 0 };
   readonly injected: Record<FaultKind | 'outage', number> = { internal_error: 0, slow_down: 0, reset: 0, outage: 0 };
+  /**
+   * Milliseconds from each forwarded request's arrival to the end of its
+   * answer, by operation (injected latency, body transfer and the server's
+   * own time): the object store's latency as the broker met it.
+   */
+  readonly durations: Record<S3Operation, number[]> = { put: [], get: [], head: [], delete: [], list: [], multipart: [] };
 
   private constructor(
     private readonly server: Server,
@@ -156,6 +162,8 @@ export class FaultProxy {
       });
       return;
     }
+    const arrived = performance.now();
+    res.once('finish', () => this.durations[op].push(performance.now() - arrived));
     const delay = this.latency[op]?.() ?? 0;
     if (delay > 0) setTimeout(() => this.forward(req, res, op), delay);
     else this.forward(req, res, op);

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kafka, logLevel } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { objectRows } from '../helpers/metadata-db.js';
 import { metricValue, scrape } from '../helpers/metrics.js';
@@ -159,4 +159,42 @@ describe('Floe on S3', () => {
       local.cleanup();
     }
   }, 60_000);
+
+  it('on S3\'s defaults, gathers produce requests that arrive within 250 ms into one object, and says so in DescribeConfigs', async () => {
+    const broker = await startTestBroker(s3.brokerOverrides('gather/'));
+    try {
+      const kafka = new Kafka({ clientId: 's3-gather', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+      const admin = kafka.admin();
+      await admin.connect();
+      const described = await admin.describeConfigs({
+        resources: [{ type: ConfigResourceTypes.BROKER, name: '1', configNames: ['wal.flush.interval.ms', 'wal.flush.bytes'] }],
+        includeSynonyms: false,
+      });
+      const entries = new Map(described.resources[0].configEntries.map((e) => [e.configName, e]));
+      expect(entries.get('wal.flush.interval.ms')).toMatchObject({ configValue: '250', isDefault: true });
+      expect(entries.get('wal.flush.bytes')).toMatchObject({ configValue: String(16 << 20), isDefault: true });
+      await admin.createTopics({ topics: [{ topic: 'gathered', numPartitions: 3 }] });
+      await admin.disconnect();
+      const producer = kafka.producer();
+      await producer.connect();
+      const base = `http://127.0.0.1:${broker.metricsPort}`;
+      const flushes = async () => metricValue(await scrape(base), 'floe_wal_flushes_total', { result: 'committed' });
+      const before = await flushes();
+      // Ten sends 15 ms apart, none waiting for another: 5 ms flushes (the fs default) would make about ten objects.
+      const sends: Promise<unknown>[] = [];
+      for (let i = 0; i < 10; i++) {
+        sends.push(producer.send({ topic: 'gathered', acks: -1, messages: [{ partition: i % 3, value: `v${i}` }] }));
+        await new Promise((r) => setTimeout(r, 15));
+      }
+      const results = (await Promise.all(sends)) as { partition: number; baseOffset: string }[][];
+      expect(results.map((r) => r[0].partition)).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 2, 0]);
+      expect(results.map((r) => Number(r[0].baseOffset))).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2, 3]);
+      expect(metricValue(await scrape(base), 'floe_requests_total', { api: 'Produce' })).toBe(10);
+      // One object, or two when a slow machine spreads the sends past one interval.
+      expect((await flushes()) - before).toBeLessThanOrEqual(2);
+      await producer.disconnect();
+    } finally {
+      await broker.stop();
+    }
+  });
 });

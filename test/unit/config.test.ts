@@ -32,6 +32,19 @@ describe('broker config', () => {
     dir.cleanup();
   });
 
+  it('takes the write buffer\'s defaults from the object store, below anything given', () => {
+    const fs = BrokerConfig.load();
+    expect([fs.int('wal.flush.interval.ms'), fs.int('wal.flush.bytes')]).toEqual([5, 4 << 20]);
+    const s3 = BrokerConfig.load({ overrides: { 'object.store': 's3' } });
+    expect([s3.int('wal.flush.interval.ms'), s3.int('wal.flush.bytes')]).toEqual([250, 16 << 20]);
+    expect(s3.isExplicit('wal.flush.interval.ms')).toBe(false);
+    const s3Env = BrokerConfig.load({ env: { FLOE_OBJECT_STORE: 's3', FLOE_WAL_FLUSH_INTERVAL_MS: '20' } });
+    expect([s3Env.int('wal.flush.interval.ms'), s3Env.int('wal.flush.bytes')]).toEqual([20, 16 << 20]);
+    expect(s3Env.source('wal.flush.interval.ms')).toBe('env');
+    const fsGiven = BrokerConfig.load({ overrides: { 'object.store': 'fs', 'wal.flush.bytes': '1024' } });
+    expect([fsGiven.int('wal.flush.interval.ms'), fsGiven.int('wal.flush.bytes')]).toEqual([5, 1024]);
+  });
+
   it('uses Kafka\'s defaults', () => {
     const c = BrokerConfig.load();
     expect(c.list('listeners')).toEqual(['PLAINTEXT://127.0.0.1:9092']);
