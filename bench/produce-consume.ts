@@ -40,6 +40,7 @@ import { FrameDecoder } from '../src/network/frame-decoder.js';
 import { baseOffsetOf, COMPRESSION_NAMES, lastOffsetOf, splitBatches } from '../src/protocol/records/batch.js';
 import { buildBatch } from '../src/protocol/records/builder.js';
 import { BrokerConfig } from '../src/config/broker-config.js';
+import { BROKER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import type { ApiSpec, Decoded, Encodable } from '../src/protocol/spec.js';
 import { FaultProxy, latencyProfiles } from '../test/helpers/fault-proxy.js';
 import { startS3Server, type S3TestServer } from '../test/helpers/s3-server.js';
@@ -163,7 +164,7 @@ async function freePort(): Promise<number> {
 
 async function startBroker(dataDir: string, port: number, overrides: string[], nodeArgs: string[]): Promise<ChildProcess> {
   const bin = fileURLToPath(new URL('../../bin/floe.js', import.meta.url));
-  const args = [...nodeArgs, bin, 'start', '--data-dir', dataDir, '--port', String(port), ...overrides.flatMap((o) => ['--override', o])];
+  const args = [...BROKER_NODE_FLAGS, ...nodeArgs, bin, 'start', '--data-dir', dataDir, '--port', String(port), ...overrides.flatMap((o) => ['--override', o])];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FLOE_LOG_LEVEL: 'warn', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
   for (let i = 0; i < 200; i++) {
     const up = await new Promise<boolean>((resolve) => {

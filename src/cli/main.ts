@@ -7,6 +7,7 @@ import { BrokerConfig, BROKER_CONFIGS, envName, parseListener } from '../config/
 import { ConfigError, defaultText, formatValue } from '../config/registry.js';
 import { TOPIC_CONFIGS } from '../config/topic-config.js';
 import { startBroker } from '../broker/broker.js';
+import { missingNodeFlags } from './node-flags.js';
 import { createLogger } from '../observability/logger.js';
 
 const USAGE = `Usage:
@@ -101,6 +102,8 @@ async function start(argv: readonly string[]): Promise<void> {
   const config = BrokerConfig.load({ file: args.configFile, env: process.env, overrides: args.overrides, onWarning: (w) => warnings.push(w) });
   const log = createLogger(config.string('log.level'));
   for (const w of warnings) log.warn(w);
+  const missing = missingNodeFlags();
+  if (missing.length > 0) log.info({ missing }, 'started without the V8 flags of `npm start`: garbage collection will cost more CPU under load');
   const broker = await startBroker(config, log);
   let stopping = false;
   const stop = (signal: string) => {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { startBroker, type RunningBroker } from '../../src/broker/broker.js';
 import { BrokerConfig } from '../../src/config/broker-config.js';
+import { BROKER_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import { tempDir } from './tmp.js';
 
@@ -72,12 +73,22 @@ export interface BrokerProcess {
 }
 
 /** Starts `floe start` as a child process and waits until it listens. */
-export async function spawnBroker(args: string[], opts: { env?: Record<string, string>; port?: number; timeoutMs?: number } = {}): Promise<BrokerProcess> {
+/**
+ * How the child is started: `node` with the V8 flags of `npm start` (the
+ * default), bin/floe.js run as an executable (its shebang), or bare `node`.
+ */
+export type Launch = 'flags' | 'shebang' | 'bare';
+
+export async function spawnBroker(args: string[], opts: { env?: Record<string, string>; port?: number; timeoutMs?: number; launch?: Launch } = {}): Promise<BrokerProcess> {
   const port = opts.port ?? (await freePort());
   // A known registry port, so its URL does not depend on the log level.
   const registryPort = opts.env?.FLOE_SCHEMA_REGISTRY_PORT ?? String(await freePort());
   const catalogPort = opts.env?.FLOE_ICEBERG_CATALOG_PORT ?? String(await freePort());
-  const proc = spawn(process.execPath, [FLOE_BIN, 'start', '--host', '127.0.0.1', '--port', String(port), ...args], {
+  const startArgs = ['start', '--host', '127.0.0.1', '--port', String(port), ...args];
+  const launch = opts.launch ?? 'flags';
+  const [command, argv] =
+    launch === 'shebang' ? [FLOE_BIN, startArgs] : [process.execPath, [...(launch === 'flags' ? BROKER_NODE_FLAGS : []), FLOE_BIN, ...startArgs]];
+  const proc = spawn(command, argv, {
     // The metrics endpoint on a free port, so brokers of parallel tests never collide on 9464.
     env: { ...process.env, FLOE_LOG_LEVEL: 'info', FLOE_METRICS_PORT: '0', ...opts.env, FLOE_SCHEMA_REGISTRY_PORT: registryPort, FLOE_ICEBERG_CATALOG_PORT: catalogPort },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,13 +1,14 @@
 // The floe command as a user runs it: settings from a properties file, the
 // environment and flags, data in ./data by default, `floe config --help`.
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { CreateTopics, DescribeConfigs, Produce } from '../../src/protocol/messages/index.js';
 import { buildBatch } from '../../src/protocol/records/builder.js';
-import { FLOE_BIN, spawnBroker, type BrokerProcess } from '../helpers/broker.js';
+import { BROKER_NODE_FLAGS } from '../../src/cli/node-flags.js';
+import { FLOE_BIN, spawnBroker, type BrokerProcess, type Launch } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -16,11 +17,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function spawnIn(cwd: string, args: string[], env: Record<string, string> = {}): Promise<BrokerProcess> {
+async function spawnIn(cwd: string, args: string[], env: Record<string, string> = {}, launch?: Launch): Promise<BrokerProcess> {
   const old = process.cwd();
   process.chdir(cwd);
   try {
-    const b = await spawnBroker(args, { env });
+    const b = await spawnBroker(args, { env, launch });
     cleanups.push(() => b.kill('SIGKILL'));
     return b;
   } finally {
@@ -49,6 +50,25 @@ describe('floe start', () => {
     ]);
     // data defaults to ./data under the working directory
     expect(existsSync(join(dir.path, 'data', 'metadata.db'))).toBe(true);
+  });
+
+  it('runs with the V8 flags of npm start as an executable, and says so when started without them', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.cleanup);
+    const direct = await spawnIn(dir.path, ['--data-dir', join(dir.path, 'a')], {}, 'shebang');
+    const cmdline = readFileSync(`/proc/${direct.proc.pid}/cmdline`, 'utf8').split('\0');
+    for (const flag of BROKER_NODE_FLAGS) expect(cmdline).toContain(flag);
+    const bare = await spawnIn(dir.path, ['--data-dir', join(dir.path, 'b')], {}, 'bare');
+    await bare.metricsUrl(); // the start log line is out
+    expect(bare.output()).toContain('started without the V8 flags of `npm start`');
+    await direct.metricsUrl();
+    expect(direct.output()).not.toContain('started without the V8 flags');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+    const compose = readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8');
+    for (const flag of BROKER_NODE_FLAGS) {
+      expect(pkg.scripts.start).toContain(`node ${flag} bin/floe.js start`);
+      expect(compose).toContain(`node ${flag} bin/floe.js start`);
+    }
   });
 
   it('exits with a message naming a bad setting', () => {
