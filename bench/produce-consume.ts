@@ -353,8 +353,10 @@ async function throughput(env: Env): Promise<void> {
   // Consume everything back from offset 0 (LogCache for what is still in memory, object reads for the rest).
   const ends = Array.from({ length: o.partitions }, (_, p) => Math.ceil((requests - p) / o.partitions) * o.batch);
   const cpu1 = cpuSeconds(pid);
+  const split2 = cpuTimes(pid);
   const consumed = await consumeAll(env, ends);
   const consumeCpu = cpuSeconds(pid) - cpu1;
+  const split3 = cpuTimes(pid);
   const req2 = await storeRequests(env.metricsPort);
 
   line('produce throughput', `${(mb / produced.seconds).toFixed(1)} MB/s, ${((requests * o.batch) / produced.seconds).toFixed(0)} records/s`);
@@ -363,7 +365,7 @@ async function throughput(env: Env): Promise<void> {
   line('broker CPU, produce', `${produceCpu.toFixed(2)} s = ${(produceCpu / gb).toFixed(2)} CPU-s/GB (user ${(split1.user - split0.user).toFixed(2)} s, system ${(split1.system - split0.system).toFixed(2)} s)`);
   line('object store requests per GB written', perGb(diff(req1, req0), gb));
   line('consume throughput', `${(mb / consumed.seconds).toFixed(1)} MB/s, ${(consumed.records / consumed.seconds).toFixed(0)} records/s (${consumed.records} records, ${(consumed.bytes / 1e6).toFixed(0)} MB of batches)`);
-  line('broker CPU, consume', `${consumeCpu.toFixed(2)} s = ${(consumeCpu / gb).toFixed(2)} CPU-s/GB`);
+  line('broker CPU, consume', `${consumeCpu.toFixed(2)} s = ${(consumeCpu / gb).toFixed(2)} CPU-s/GB (user ${(split3.user - split2.user).toFixed(2)} s, system ${(split3.system - split2.system).toFixed(2)} s)`);
   line('object store requests per GB read', perGb(diff(req2, req1), gb));
   if (consumed.records !== requests * o.batch) throw new Error(`consumed ${consumed.records} records, produced ${requests * o.batch}`);
 }
