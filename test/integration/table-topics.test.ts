@@ -304,6 +304,63 @@ describe('errors.tolerance=none', () => {
   }, 60_000);
 });
 
+describe('a first schema the table cannot take', () => {
+  test('logs the failure once, not every tick; a usable schema creates the table, and the earlier records go to the dead-letter table', async () => {
+    const { logger, lines } = capturingLogger();
+    const b = await startTestBroker({}, undefined, logger);
+    const k = new Kafka({ clientId: 'refused-first', brokers: [b.bootstrap], logLevel: logLevel.NOTHING });
+    const p = k.producer();
+    const admin = k.admin();
+    try {
+      await p.connect();
+      await admin.connect();
+      const topic = 'linked';
+      const configs = { 'automq.table.topic.enable': 'true', 'automq.table.topic.commit.interval.ms': '200', 'automq.table.topic.convert.value.type': 'by_schema_id', 'automq.table.topic.errors.tolerance': 'all' };
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }] });
+      const { SchemaRegistry } = await import('@kafkajs/confluent-schema-registry');
+      const registry = new SchemaRegistry({ host: `http://127.0.0.1:${b.registryPort}` });
+      // Iceberg has no recursive types: no table can be made from this schema.
+      const recursive = { type: 'record', name: 'Node', fields: [{ name: 'v', type: 'int' }, { name: 'next', type: ['null', 'Node'], default: null }] };
+      const { id: v1 } = await registry.register({ type: 'AVRO' as never, schema: JSON.stringify(recursive) } as never, { subject: `${topic}-value` });
+      await p.send({ topic, messages: [{ value: await registry.encode(v1, { v: 1, next: { v: 2, next: null } }) }, { value: await registry.encode(v1, { v: 3, next: null }) }] });
+
+      const failures = () => lines.filter((l) => l.topic === topic && typeof l.msg === 'string' && l.msg.startsWith('table topic commit'));
+      const status = async () => ((await (await fetch(`http://127.0.0.1:${b.metricsPort}/table-topics`)).json()) as { topic: string; lastError: string | null }[]).find((s) => s.topic === topic);
+      for (const deadline = Date.now() + 10_000; !((await status())?.lastError ?? '').includes('recursive'); ) {
+        if (Date.now() > deadline) throw new Error('the refused schema did not show in /table-topics');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // Ticks every 200 ms for two seconds more: about ten failures, one line.
+      await new Promise((r) => setTimeout(r, 2000));
+      const failed = metricValue(await scrape(`http://127.0.0.1:${b.metricsPort}`), 'floe_table_commits_total', { topic, result: 'failed' });
+      expect(failed).toBeGreaterThanOrEqual(5);
+      expect(failures().map((l) => [l.level, l.msg])).toEqual([[40, 'table topic commit failed; retrying next interval']]);
+      expect(String((failures()[0].err as { message: string }).message)).toContain('recursive record');
+
+      // The fix: a usable version of the schema. The table is made from it; the records of v1 are dead letters.
+      const plain = { type: 'record', name: 'Node', fields: [{ name: 'v', type: 'int' }] };
+      const { id: v2 } = await registry.register({ type: 'AVRO' as never, schema: JSON.stringify(plain) } as never, { subject: `${topic}-value` });
+      await p.send({ topic, messages: [{ value: await registry.encode(v2, { v: 4 }) }] });
+      const catalogUrl = `http://127.0.0.1:${b.catalogPort}`;
+      const table = await waitForTable(catalogUrl, 'default', topic, (t) => committedOffsets(t)['0'] === 3);
+      expect(await duckRows(await dataFilePaths(table.metadata), '_kafka_value.v AS v, _kafka_metadata.offset AS o', 'o')).toEqual([{ v: 4, o: '2' }]);
+      const dlq = await waitForTable(catalogUrl, 'default', `${topic}_dlq`, (t) => currentSnapshotOf(t) !== undefined);
+      expect(await duckRows(await dataFilePaths(dlq.metadata), '_kafka_metadata.offset AS o, _schema_id AS s', 'o')).toEqual([
+        { o: '0', s: v1 },
+        { o: '1', s: v1 },
+      ]);
+      expect(failures().map((l) => [l.level, l.msg])).toEqual([
+        [40, 'table topic commit failed; retrying next interval'],
+        [30, 'table topic commits again'],
+      ]);
+    } finally {
+      await p.disconnect();
+      await admin.disconnect();
+      await b.cleanup();
+    }
+  }, 60_000);
+});
+
 describe('partition.by', () => {
   test('data files are partitioned by bucket and day with the partition values in the manifests; changing partition.by evolves the spec and old files keep theirs', async () => {
     const topic = 'clicks';
