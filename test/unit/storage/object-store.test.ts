@@ -105,6 +105,36 @@ describe('fs store specifics', () => {
   });
 });
 
+describe('fs store reads', () => {
+  it('runs at most half of libuv\'s pool of reads at once, the rest in order, and every read returns its own bytes', async () => {
+    const dir = tempDir();
+    try {
+      const store = new FsObjectStore(join(dir.path, 'objects'));
+      const bodies = Array.from({ length: 6 }, (_, i) => Buffer.alloc(256 * 1024 + i, i + 1));
+      await Promise.all(bodies.map((b, i) => store.put(`o/${i}`, b)));
+      const max = store.readSlots.max;
+      if (process.env.UV_THREADPOOL_SIZE === undefined) expect(max).toBe(2); // libuv's default pool of 4
+      // Twelve reads asked for at once: two run, ten wait, in order.
+      const reads = Array.from({ length: 12 }, (_, i) => store.get(`o/${i % 6}`, { start: i, end: i + 1000 }));
+      expect(store.readSlots).toEqual({ running: max, queued: 12 - max, max });
+      // Writes do not wait for read slots.
+      const written = store.put('o/late', Buffer.from('written while reads wait'));
+      expect(store.readSlots.queued).toBe(12 - max);
+      await written;
+      expect((await Promise.all(reads)).map((b, i) => b.equals(bodies[i % 6].subarray(i, i + 1000)))).toEqual(Array(12).fill(true));
+      expect(store.readSlots).toEqual({ running: 0, queued: 0, max });
+      // A read that fails (a missing object) gives its slot back too.
+      await expect(Promise.all([store.get('o/missing'), store.get('o/missing'), store.get('o/missing')])).rejects.toBeInstanceOf(ObjectNotFoundError);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(store.readSlots).toEqual({ running: 0, queued: 0, max });
+      expect((await store.get('o/late')).toString()).toBe('written while reads wait');
+      await store.close();
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
+
 describe('S3 store specifics', () => {
   const [, s3] = objectStoreKinds();
   beforeAll(() => s3.start());
