@@ -72,13 +72,13 @@ export interface BrokerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `floe start` as a child process and waits until it listens. */
 /**
  * How the child is started: `node` with the V8 flags of `npm start` (the
  * default), bin/floe.js run as an executable (its shebang), or bare `node`.
  */
 export type Launch = 'flags' | 'shebang' | 'bare';
 
+/** Starts `floe start` as a child process and waits until it listens. */
 export async function spawnBroker(args: string[], opts: { env?: Record<string, string>; port?: number; timeoutMs?: number; launch?: Launch } = {}): Promise<BrokerProcess> {
   const port = opts.port ?? (await freePort());
   // A known registry port, so its URL does not depend on the log level.

@@ -17,7 +17,7 @@ const TEMP_SUFFIX = '.tmp-';
  * A catching-up consumer's block reads used to fill it, and the WAL's
  * writes, fsyncs and renames, which every produce acknowledgement waits for,
  * queued behind them: tail produce p99 went from 16 ms to 85–100 ms during a
- * cold read, against 33–44 ms with reads held to half the pool, where the
+ * cold read, against 29–44 ms with reads held to half the pool, where the
  * reader also went faster (BENCHMARKS.md).
  */
 const READ_SLOTS = Math.max(1, Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2));
