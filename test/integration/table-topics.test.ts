@@ -4,7 +4,8 @@
 // client) and with DuckDB over the Parquet files the manifests name.
 
 import { IcebergRestCatalog } from 'iceberg-js';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -140,7 +141,6 @@ describe('table topics with Avro values from the schema registry', () => {
   };
 
   test('value fields become columns with Iceberg types; a compatible new version adds columns and promotes types; bad records go to the dead-letter table', async () => {
-    const { SchemaRegistry } = await import('@kafkajs/confluent-schema-registry');
     const registry = new SchemaRegistry({ host: `http://127.0.0.1:${broker.registryPort}` });
     const topic = 'orders';
     await createTableTopic(topic, 1, { 'automq.table.topic.convert.value.type': 'by_schema_id', 'automq.table.topic.transform.value.type': 'flatten' });
@@ -222,21 +222,37 @@ describe('table topics with Avro values from the schema registry', () => {
   });
 });
 
+/**
+ * A broker of the test's own, with its log captured: `run` gets it with a
+ * connected producer and admin and a schema registry client, and all of
+ * them are closed after it.
+ */
+async function withOwnBroker(
+  clientId: string,
+  run: (env: { b: TestBroker; p: Producer; admin: Admin; lines: ReturnType<typeof capturingLogger>['lines']; registry: SchemaRegistry }) => Promise<void>,
+): Promise<void> {
+  const { logger, lines } = capturingLogger();
+  const b = await startTestBroker({}, undefined, logger);
+  const k = new Kafka({ clientId, brokers: [b.bootstrap], logLevel: logLevel.NOTHING });
+  const p = k.producer();
+  const admin = k.admin();
+  try {
+    await p.connect();
+    await admin.connect();
+    await run({ b, p, admin, lines, registry: new SchemaRegistry({ host: `http://127.0.0.1:${b.registryPort}` }) });
+  } finally {
+    await p.disconnect();
+    await admin.disconnect();
+    await b.cleanup();
+  }
+}
+
 describe('errors.tolerance=none', () => {
   test("a record that cannot be converted stops only its partition, shows in the log, the metric and /table-topics, and conversion resumes once it is fixed", async () => {
-    const { logger, lines } = capturingLogger();
-    const b = await startTestBroker({}, undefined, logger);
-    const k = new Kafka({ clientId: 'tolerance', brokers: [b.bootstrap], logLevel: logLevel.NOTHING });
-    const p = k.producer();
-    const admin = k.admin();
-    try {
-      await p.connect();
-      await admin.connect();
+    await withOwnBroker('tolerance', async ({ b, p, admin, lines, registry }) => {
       const topic = 'strict';
       const configs = { 'automq.table.topic.enable': 'true', 'automq.table.topic.commit.interval.ms': '300', 'automq.table.topic.convert.value.type': 'by_schema_id', 'automq.table.topic.errors.tolerance': 'none' };
       await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }] });
-      const { SchemaRegistry } = await import('@kafkajs/confluent-schema-registry');
-      const registry = new SchemaRegistry({ host: `http://127.0.0.1:${b.registryPort}` });
       const schemaA = { type: 'record', name: 'Reading', fields: [{ name: 'n', type: 'int' }] };
       const schemaB = { type: 'record', name: 'Reading', fields: [{ name: 'n', type: 'int' }, { name: 'unit', type: ['null', 'string'], default: null }] };
       const { id: a } = await registry.register({ type: 'AVRO' as never, schema: JSON.stringify(schemaA) } as never, { subject: `${topic}-value` });
@@ -296,29 +312,16 @@ describe('errors.tolerance=none', () => {
       expect((await duckRows(await dataFilePaths(fixed.metadata), '_kafka_value.n AS n', 'n')).map((r) => r.n)).toEqual([0, 1, 2, 3, 5, 10, 11, 12]);
       const dlq = await waitForTable(catalogUrl, 'default', `${topic}_dlq`, (t) => currentSnapshotOf(t) !== undefined);
       expect(await duckRows(await dataFilePaths(dlq.metadata), "decode(_kafka_value) AS v, _kafka_metadata.offset AS o", 'o')).toEqual([{ v: 'not avro', o: '4' }]);
-    } finally {
-      await p.disconnect();
-      await admin.disconnect();
-      await b.cleanup();
-    }
+    });
   }, 60_000);
 });
 
 describe('a first schema the table cannot take', () => {
   test('logs the failure once, not every tick; a usable schema creates the table, and the earlier records go to the dead-letter table', async () => {
-    const { logger, lines } = capturingLogger();
-    const b = await startTestBroker({}, undefined, logger);
-    const k = new Kafka({ clientId: 'refused-first', brokers: [b.bootstrap], logLevel: logLevel.NOTHING });
-    const p = k.producer();
-    const admin = k.admin();
-    try {
-      await p.connect();
-      await admin.connect();
+    await withOwnBroker('refused-first', async ({ b, p, admin, lines, registry }) => {
       const topic = 'linked';
       const configs = { 'automq.table.topic.enable': 'true', 'automq.table.topic.commit.interval.ms': '200', 'automq.table.topic.convert.value.type': 'by_schema_id', 'automq.table.topic.errors.tolerance': 'all' };
       await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }] });
-      const { SchemaRegistry } = await import('@kafkajs/confluent-schema-registry');
-      const registry = new SchemaRegistry({ host: `http://127.0.0.1:${b.registryPort}` });
       // Iceberg has no recursive types: no table can be made from this schema.
       const recursive = { type: 'record', name: 'Node', fields: [{ name: 'v', type: 'int' }, { name: 'next', type: ['null', 'Node'], default: null }] };
       const { id: v1 } = await registry.register({ type: 'AVRO' as never, schema: JSON.stringify(recursive) } as never, { subject: `${topic}-value` });
@@ -353,11 +356,7 @@ describe('a first schema the table cannot take', () => {
         [40, 'table topic commit failed; retrying next interval'],
         [30, 'table topic commits again'],
       ]);
-    } finally {
-      await p.disconnect();
-      await admin.disconnect();
-      await b.cleanup();
-    }
+    });
   }, 60_000);
 });
 
@@ -375,7 +374,6 @@ describe('partition.by', () => {
     await admin.connect();
     try {
       await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }] });
-      const { SchemaRegistry } = await import('@kafkajs/confluent-schema-registry');
       const registry = new SchemaRegistry({ host: `http://127.0.0.1:${broker.registryPort}` });
       const schema = { type: 'record', name: 'Click', fields: [{ name: 'user', type: 'string' }, { name: 'ts', type: { type: 'long', logicalType: 'timestamp-millis' } }, { name: 'country', type: 'string' }] };
       const { id } = await registry.register({ type: 'AVRO' as never, schema: JSON.stringify(schema) } as never, { subject: `${topic}-value` });
