@@ -223,23 +223,28 @@ describe('table topics with Avro values from the schema registry', () => {
 });
 
 /**
- * A broker of the test's own, with its log captured: `run` gets it with a
- * connected producer and admin and a schema registry client, and all of
- * them are closed after it.
+ * A broker of the test's own, with its log captured and a by_schema_id table
+ * topic created with `configs` on top: `run` gets it with a connected
+ * producer and admin and a schema registry client, and all of them are
+ * closed after it.
  */
 async function withOwnBroker(
-  clientId: string,
-  run: (env: { b: TestBroker; p: Producer; admin: Admin; lines: ReturnType<typeof capturingLogger>['lines']; registry: SchemaRegistry }) => Promise<void>,
+  topic: string,
+  partitions: number,
+  configs: Record<string, string>,
+  run: (env: { b: TestBroker; p: Producer; admin: Admin; lines: ReturnType<typeof capturingLogger>['lines']; registry: SchemaRegistry; configs: Record<string, string> }) => Promise<void>,
 ): Promise<void> {
   const { logger, lines } = capturingLogger();
   const b = await startTestBroker({}, undefined, logger);
-  const k = new Kafka({ clientId, brokers: [b.bootstrap], logLevel: logLevel.NOTHING });
+  const k = new Kafka({ clientId: topic, brokers: [b.bootstrap], logLevel: logLevel.NOTHING });
   const p = k.producer();
   const admin = k.admin();
   try {
     await p.connect();
     await admin.connect();
-    await run({ b, p, admin, lines, registry: new SchemaRegistry({ host: `http://127.0.0.1:${b.registryPort}` }) });
+    const all = { 'automq.table.topic.enable': 'true', 'automq.table.topic.convert.value.type': 'by_schema_id', ...configs };
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, configEntries: Object.entries(all).map(([name, value]) => ({ name, value })) }] });
+    await run({ b, p, admin, lines, registry: new SchemaRegistry({ host: `http://127.0.0.1:${b.registryPort}` }), configs: all });
   } finally {
     await p.disconnect();
     await admin.disconnect();
@@ -249,10 +254,8 @@ async function withOwnBroker(
 
 describe('errors.tolerance=none', () => {
   test("a record that cannot be converted stops only its partition, shows in the log, the metric and /table-topics, and conversion resumes once it is fixed", async () => {
-    await withOwnBroker('tolerance', async ({ b, p, admin, lines, registry }) => {
-      const topic = 'strict';
-      const configs = { 'automq.table.topic.enable': 'true', 'automq.table.topic.commit.interval.ms': '300', 'automq.table.topic.convert.value.type': 'by_schema_id', 'automq.table.topic.errors.tolerance': 'none' };
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }] });
+    const topic = 'strict';
+    await withOwnBroker(topic, 2, { 'automq.table.topic.commit.interval.ms': '300', 'automq.table.topic.errors.tolerance': 'none' }, async ({ b, p, admin, lines, registry, configs }) => {
       const schemaA = { type: 'record', name: 'Reading', fields: [{ name: 'n', type: 'int' }] };
       const schemaB = { type: 'record', name: 'Reading', fields: [{ name: 'n', type: 'int' }, { name: 'unit', type: ['null', 'string'], default: null }] };
       const { id: a } = await registry.register({ type: 'AVRO' as never, schema: JSON.stringify(schemaA) } as never, { subject: `${topic}-value` });
@@ -318,10 +321,8 @@ describe('errors.tolerance=none', () => {
 
 describe('a first schema the table cannot take', () => {
   test('logs the failure once, not every tick; a usable schema creates the table, and the earlier records go to the dead-letter table', async () => {
-    await withOwnBroker('refused-first', async ({ b, p, admin, lines, registry }) => {
-      const topic = 'linked';
-      const configs = { 'automq.table.topic.enable': 'true', 'automq.table.topic.commit.interval.ms': '200', 'automq.table.topic.convert.value.type': 'by_schema_id', 'automq.table.topic.errors.tolerance': 'all' };
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }] });
+    const topic = 'linked';
+    await withOwnBroker(topic, 1, { 'automq.table.topic.commit.interval.ms': '200', 'automq.table.topic.errors.tolerance': 'all' }, async ({ b, p, lines, registry }) => {
       // Iceberg has no recursive types: no table can be made from this schema.
       const recursive = { type: 'record', name: 'Node', fields: [{ name: 'v', type: 'int' }, { name: 'next', type: ['null', 'Node'], default: null }] };
       const { id: v1 } = await registry.register({ type: 'AVRO' as never, schema: JSON.stringify(recursive) } as never, { subject: `${topic}-value` });
