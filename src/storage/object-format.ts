@@ -18,7 +18,8 @@
 // AutoMQ's S3Stream objects.
 
 import { DecodeError, readInt64, writeInt64 } from '../protocol/primitives.js';
-import { crc32c } from '../protocol/records/crc32c.js';
+import { wholeBatchCrc32c } from '../protocol/records/batch.js';
+import { crc32c, crc32cCombine } from '../protocol/records/crc32c.js';
 
 export const FORMAT_VERSION = 1;
 export const INDEX_ENTRY_SIZE = 52;
@@ -31,7 +32,7 @@ export interface BlockInput {
   readonly endOffset: number;
   readonly recordCount: number;
   readonly maxTimestamp: number;
-  /** The block's batches, in offset order. */
+  /** The block's batches, in offset order: each exactly one batch whose own CRC holds. */
   readonly batches: readonly Buffer[];
 }
 
@@ -62,6 +63,8 @@ export interface BuiltObjectParts {
   readonly parts: readonly Buffer[];
   readonly size: number;
   readonly entries: readonly IndexEntry[];
+  /** CRC32C of the whole object, for the store's upload checksum. */
+  readonly crc32c: number;
 }
 
 /**
@@ -73,14 +76,18 @@ export function buildObjectParts(blocks: readonly BlockInput[]): BuiltObjectPart
   const entries: IndexEntry[] = [];
   const parts: Buffer[] = [];
   let pos = 0;
+  let objectCrc: number | undefined;
   for (const b of blocks) {
     const start = pos;
     let crc: number | undefined;
     for (const batch of b.batches) {
       parts.push(batch);
-      crc = crc32c(batch, crc);
+      // From the CRC each batch carries: the records are not read again (see wholeBatchCrc32c).
+      const c = wholeBatchCrc32c(batch);
+      crc = crc === undefined ? c : crc32cCombine(crc, c, batch.length);
       pos += batch.length;
     }
+    if (crc !== undefined) objectCrc = objectCrc === undefined ? crc : crc32cCombine(objectCrc, crc, pos - start);
     entries.push({
       streamId: b.streamId,
       startOffset: b.startOffset,
@@ -96,7 +103,8 @@ export function buildObjectParts(blocks: readonly BlockInput[]): BuiltObjectPart
   const tail = Buffer.allocUnsafe(entries.length * INDEX_ENTRY_SIZE + FOOTER_SIZE);
   writeIndexAndFooter(tail, entries, indexPosition);
   parts.push(tail);
-  return { parts, size: pos + tail.length, entries };
+  const tailCrc = crc32c(tail);
+  return { parts, size: pos + tail.length, entries, crc32c: objectCrc === undefined ? tailCrc : crc32cCombine(objectCrc, tailCrc, tail.length) };
 }
 
 function writeIndexAndFooter(data: Buffer, entries: readonly IndexEntry[], indexPosition: number): void {

@@ -178,7 +178,7 @@ export class Wal {
       const objectId = await this.objectIds.nextId();
       const prepared = { objectId, key: objectKey(objectId) };
       t.prepared = performance.now();
-      await this.store.put(prepared.key, built.parts);
+      await this.store.put(prepared.key, built.parts, built.crc32c);
       t.uploaded = performance.now();
       return prepared;
     })();

@@ -17,7 +17,7 @@
 //  records                       61
 
 import { readInt64, writeInt64 } from '../primitives.js';
-import { crc32c } from './crc32c.js';
+import { crc32c, crc32cCombine } from './crc32c.js';
 
 export const BATCH_HEADER_SIZE = 61;
 /** baseOffset + batchLength: the bytes not counted in batchLength. */
@@ -114,6 +114,18 @@ export function batchSizeAt(buf: Buffer, pos: number, end = buf.length): number 
 /** The CRC a batch should carry: CRC32C over attributes to the end. */
 export function computeBatchCrc(batch: Buffer): number {
   return crc32c(batch.subarray(BatchOffset.attributes));
+}
+
+/**
+ * CRC32C of a whole batch's bytes (header included), without reading its
+ * records: the CRC the batch carries covers everything from its attributes
+ * on, so only the 21 bytes before them are checksummed and combined with it.
+ * `batch` must be exactly one batch whose CRC holds (validated on produce,
+ * or built by the broker).
+ */
+export function wholeBatchCrc32c(batch: Buffer): number {
+  const head = crc32c(batch.subarray(0, BatchOffset.attributes));
+  return crc32cCombine(head, batch.readUInt32BE(BatchOffset.crc), batch.length - BatchOffset.attributes);
 }
 
 /** Patches baseOffset in place; outside the CRC, so the CRC stays valid. */

@@ -172,16 +172,12 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async put(key: string, data: Buffer | readonly Buffer[]): Promise<void> {
+  async put(key: string, data: Buffer | readonly Buffer[], knownCrc?: number): Promise<void> {
     const parts = Buffer.isBuffer(data) ? [data] : data;
-    let size = 0;
-    let crc: number | undefined;
-    for (const p of parts) {
-      size += p.length;
-      crc = crc32c(p, crc);
-    }
+    const size = parts.reduce((n, p) => n + p.length, 0);
     if (size > this.opts.multipartThresholdBytes) return this.putMultipart(key, Buffer.concat(parts, size));
-    const checksum = crc32cBase64(crc ?? 0);
+    // S3 checks the bytes it receives against this; a WAL object's CRC comes from its batches' own CRCs.
+    const checksum = crc32cBase64(knownCrc ?? parts.reduce<number | undefined>((crc, p) => crc32c(p, crc), undefined) ?? 0);
     // Several parts (a WAL object is the batches as they arrived) go out as a
     // stream, written to the socket part by part: never copied into one buffer.
     const body = () => (parts.length === 1 ? parts[0] : Readable.from(parts, { objectMode: false }));

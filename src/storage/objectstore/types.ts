@@ -15,8 +15,12 @@ export interface ObjectInfo {
 }
 
 export interface ObjectStore {
-  /** Writes an object durably; resolves only once it would survive a crash. */
-  put(key: string, data: Buffer | readonly Buffer[]): Promise<void>;
+  /**
+   * Writes an object durably; resolves only once it would survive a crash.
+   * `crc32c`, when the caller knows it, is the whole object's CRC32C: the
+   * store uses it as its upload checksum instead of reading every byte.
+   */
+  put(key: string, data: Buffer | readonly Buffer[], crc32c?: number): Promise<void>;
   /** Reads an object or a byte range of it. Throws ObjectNotFoundError. */
   get(key: string, range?: ByteRange): Promise<Buffer>;
   head(key: string): Promise<ObjectInfo | null>;
