@@ -331,6 +331,12 @@ function compileMap(w: avro.types.MapType, map: MapColumn | null): Decode {
   };
 }
 
+/**
+ * One function literal per type on purpose, although int, long, float and
+ * double read alike: a shared closure calling a `read` it was given would
+ * make that call site see every reader (V8 keeps feedback per literal), and
+ * these run once per value of every row.
+ */
 function compilePrimitive(w: avro.Type, p: PrimitiveColumn | null): Decode {
   switch (w.typeName) {
     case 'null':
