@@ -1,6 +1,8 @@
 // PartitionConverter sessions for unit tests and the conversion benchmark's
 // kin: one place for the options every session needs.
-import type { ConverterOptions } from '../../src/table/convert/converter.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ConverterOptions, PartitionConverter } from '../../src/table/convert/converter.js';
 import { rawSchema, type Layout } from '../../src/table/convert/layout.js';
 import type { IcebergSchema } from '../../src/table/iceberg/types.js';
 
@@ -18,3 +20,16 @@ export const converterOptions = (layout: Layout, tableSchema: IcebergSchema, mor
   latestSchemaId: null,
   ...more,
 });
+
+/**
+ * Flushes a session that wrote one table file and one dead-letter file, and
+ * writes both under `dir` (`<name>.parquet`, `<name>-dlq.parquet`) for DuckDB.
+ */
+export async function flushToFiles(converter: PartitionConverter, dir: string, name: string): Promise<{ table: string; dlq: string }> {
+  const files = await converter.flush();
+  const table = join(dir, `${name}.parquet`);
+  const dlq = join(dir, `${name}-dlq.parquet`);
+  writeFileSync(table, files.find((f) => !f.dlq)!.bytes);
+  writeFileSync(dlq, files.find((f) => f.dlq)!.bytes);
+  return { table, dlq };
+}

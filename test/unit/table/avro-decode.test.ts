@@ -20,7 +20,7 @@ import { schemaLayout, type Layout } from '../../../src/table/convert/layout.js'
 import type { PartitionSpec } from '../../../src/table/iceberg/metadata.js';
 import { applyTransform, parseTransformName } from '../../../src/table/iceberg/transforms.js';
 import type { IcebergSchema, StructType } from '../../../src/table/iceberg/types.js';
-import { converterOptions } from '../../helpers/converter.js';
+import { converterOptions, flushToFiles } from '../../helpers/converter.js';
 import { duckRows } from '../../helpers/iceberg.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'floe-avro-decode-'));
@@ -326,11 +326,7 @@ test('hand-made lies: counts, lengths and indexes past the payload, bad UTF-8', 
   ];
   const batch = await buildBatch(cases.map(([, v]) => ({ key: 'k', value: v })), { baseOffset: 0 });
   expect(await c.append([batch])).toMatchObject({ status: 'ok', nextOffset: cases.length });
-  const files = await c.flush();
-  const tablePath = join(dir, 'small.parquet');
-  const dlqPath = join(dir, 'small-dlq.parquet');
-  writeFileSync(tablePath, files.find((x) => !x.dlq)!.bytes);
-  writeFileSync(dlqPath, files.find((x) => x.dlq)!.bytes);
+  const { table: tablePath, dlq: dlqPath } = await flushToFiles(c, dir, 'small');
   expect(await duckRows([tablePath], 's, a, u, e', 's')).toEqual([{ s: 'A', a: [2], u: 3, e: 'B' }]);
   const errors = await duckRows([dlqPath], '_kafka_metadata.offset AS o, _error AS error', 'o');
   expect(errors.map((x) => x.error)).toEqual([
@@ -430,11 +426,7 @@ test('an array of zero-byte items cannot claim more items than a cap, even in a 
     { baseOffset: 0 },
   );
   expect(await c.append([batch])).toMatchObject({ status: 'ok', nextOffset: 2 });
-  const files = await c.flush();
-  const tablePath = join(dir, 'empty-items.parquet');
-  const dlqPath = join(dir, 'empty-items-dlq.parquet');
-  writeFileSync(tablePath, files.find((x) => !x.dlq)!.bytes);
-  writeFileSync(dlqPath, files.find((x) => x.dlq)!.bytes);
+  const { table: tablePath, dlq: dlqPath } = await flushToFiles(c, dir, 'empty-items');
   expect(await duckRows([tablePath], 's', 's')).toEqual([{ s: 'A' }]);
   expect(await duckRows([dlqPath], '_error AS e', 'e')).toEqual([{ e: expect.stringMatching(/more than 65536 empty items/) }]);
 });

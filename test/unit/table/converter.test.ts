@@ -13,7 +13,7 @@ import { buildBatch } from '../../../src/protocol/records/builder.js';
 import { avroToIceberg } from '../../../src/table/convert/avro-schema.js';
 import { PartitionConverter } from '../../../src/table/convert/converter.js';
 import { rawSchema, schemaLayout, type Layout } from '../../../src/table/convert/layout.js';
-import { converterOptions } from '../../helpers/converter.js';
+import { converterOptions, flushToFiles } from '../../helpers/converter.js';
 import { duckRows } from '../../helpers/iceberg.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'floe-converter-'));
@@ -188,11 +188,7 @@ test('records already in the table are checked the way they would be converted: 
     { baseOffset: 0 },
   );
   expect(await converter.append([batch])).toMatchObject({ status: 'ok', nextOffset: 3 });
-  const files = await converter.flush();
-  const tablePath = join(dir, 'checked.parquet');
-  const dlqPath = join(dir, 'checked-dlq.parquet');
-  writeFileSync(tablePath, files.find((f) => !f.dlq)!.bytes);
-  writeFileSync(dlqPath, files.find((f) => f.dlq)!.bytes);
+  const { table: tablePath, dlq: dlqPath } = await flushToFiles(converter, dir, 'checked');
   expect(await duckRows([tablePath], 's, n::VARCHAR AS n, _kafka_metadata.offset AS o', 'o')).toEqual([{ s: 'nw', n: '5', o: '2' }]);
   expect(await duckRows([dlqPath], '_kafka_metadata.offset AS o, _error AS e', 'o')).toEqual([{ o: '0', e: expect.stringContaining('UTF-8') }]);
 });
@@ -221,11 +217,7 @@ test('a writer schema the table cannot take makes dead letters, not rows without
     { baseOffset: 0 },
   );
   expect(await converter.append([batch])).toMatchObject({ status: 'ok', nextOffset: 3 });
-  const files = await converter.flush();
-  const tablePath = join(dir, 'refused.parquet');
-  const dlqPath = join(dir, 'refused-dlq.parquet');
-  writeFileSync(tablePath, files.find((f) => !f.dlq)!.bytes);
-  writeFileSync(dlqPath, files.find((f) => f.dlq)!.bytes);
+  const { table: tablePath, dlq: dlqPath } = await flushToFiles(converter, dir, 'refused');
   expect(await duckRows([tablePath], 's', 's')).toEqual([{ s: 'one' }]);
   expect(await duckRows([dlqPath], '_kafka_metadata.offset AS o, _schema_id AS id, _error AS e', 'o')).toEqual([
     { o: '1', id: 2, e: expect.stringMatching(/recursive record Node/) },
