@@ -8,9 +8,10 @@
 //  valueLength: varint, value (-1 = null)
 //  headers: varint count, then [keyLength varint, key, valueLength varint, value]
 //
-// Two readers: `scanRecords` walks the structure for validation without
-// allocating per record; `decodeRecords` returns full records for the few
-// paths that need their contents (timestamp lookups, table conversion).
+// One reader, RecordCursor, checks the structure and gives each record's
+// fields and the spans of its key and value in place, allocating nothing
+// per record. `scanRecords` (produce validation) and `decodeRecords` (full
+// records, for the paths that need few of them) are loops over it.
 
 import { DecodeError, Reader, Writer } from '../primitives.js';
 
@@ -28,7 +29,7 @@ export interface DecodedRecord {
   readonly headers: readonly RecordHeader[];
 }
 
-/** Calls `visit(offsetDelta, timestampDelta, index)` for each record; throws DecodeError on bad structure. */
+/** Calls `visit(offsetDelta, timestampDelta, index)` for each record of buf[start, end); throws DecodeError on bad structure. */
 export function scanRecords(
   buf: Buffer,
   start: number,
@@ -36,33 +37,106 @@ export function scanRecords(
   count: number,
   visit: (offsetDelta: number, timestampDelta: number, index: number) => void,
 ): void {
-  const r = new Reader(buf, start, end);
-  for (let i = 0; i < count; i++) {
+  const cursor = new RecordCursor(buf, count, start, end);
+  for (let i = 0; cursor.next(); i++) visit(cursor.offsetDelta, cursor.timestampDelta, i);
+}
+
+/**
+ * The records of a batch payload, one at a time, into this object's fields:
+ * no object, Buffer or array per record (a partition's conversion reads
+ * hundreds of thousands a second). The key and value are spans of `buf`,
+ * length -1 for null; headers are read only when asked for. Bad structure
+ * throws DecodeError from next(), after the records before it were read.
+ */
+export class RecordCursor {
+  attributes = 0;
+  timestampDelta = 0;
+  offsetDelta = 0;
+  keyStart = 0;
+  keyLength = -1;
+  valueStart = 0;
+  valueLength = -1;
+  headerCount = 0;
+  private headersStart = 0;
+  private recordEnd = 0;
+  private index = 0;
+  private readonly r: Reader;
+
+  constructor(
+    readonly buf: Buffer,
+    private readonly count: number,
+    start = 0,
+    end = buf.length,
+  ) {
+    this.r = new Reader(buf, start, end);
+    this.r.checkCount(count, 'records');
+  }
+
+  /** Moves to the next record; false after the last one (and the payload ended with it). */
+  next(): boolean {
+    const r = this.r;
+    const i = this.index;
+    if (i === this.count) {
+      if (r.pos !== r.end) throw new DecodeError(`${r.end - r.pos} bytes left after ${this.count} records`);
+      return false;
+    }
     const length = r.varint();
     if (length < 0 || length > r.remaining) throw new DecodeError(`record ${i} has invalid length ${length}`);
     const recordEnd = r.pos + length;
-    const rr = new Reader(buf, r.pos, recordEnd);
-    rr.int8();
-    const timestampDelta = rr.varlong();
-    const offsetDelta = rr.varint();
-    skipNullableBytes(rr, 'key');
-    skipNullableBytes(rr, 'value');
+    const rr = new Reader(this.buf, r.pos, recordEnd);
+    this.attributes = rr.int8();
+    this.timestampDelta = rr.varlong();
+    this.offsetDelta = rr.varint();
+    this.keyLength = nullableLength(rr, 'key');
+    this.keyStart = rr.pos;
+    if (this.keyLength > 0) rr.skip(this.keyLength);
+    this.valueLength = nullableLength(rr, 'value');
+    this.valueStart = rr.pos;
+    if (this.valueLength > 0) rr.skip(this.valueLength);
     const headers = rr.varint();
     if (headers < 0) throw new DecodeError(`record ${i} has invalid header count ${headers}`);
     rr.checkCount(headers, 'headers');
+    this.headerCount = headers;
+    this.headersStart = rr.pos;
     for (let h = 0; h < headers; h++) {
       const keyLen = rr.varint();
       if (keyLen < 0) throw new DecodeError(`record ${i} has a null header key`);
       rr.skip(keyLen);
       skipNullableBytes(rr, 'header value');
     }
-    if (rr.pos !== recordEnd) {
-      throw new DecodeError(`record ${i}: expected ${length} bytes of record payload, read ${rr.pos - (recordEnd - length)}`);
-    }
+    if (rr.pos !== recordEnd) throw new DecodeError(`record ${i}: expected ${length} bytes of record payload, read ${rr.pos - (recordEnd - length)}`);
     r.pos = recordEnd;
-    visit(offsetDelta, timestampDelta, i);
+    this.recordEnd = recordEnd;
+    this.index = i + 1;
+    return true;
   }
-  if (r.pos !== end) throw new DecodeError(`${end - r.pos} bytes left after ${count} records`);
+
+  key(): Buffer | null {
+    return this.keyLength < 0 ? null : this.buf.subarray(this.keyStart, this.keyStart + this.keyLength);
+  }
+
+  value(): Buffer | null {
+    return this.valueLength < 0 ? null : this.buf.subarray(this.valueStart, this.valueStart + this.valueLength);
+  }
+
+  headers(): RecordHeader[] {
+    const rr = new Reader(this.buf, this.headersStart, this.recordEnd);
+    const out: RecordHeader[] = [];
+    // next() checked the structure already.
+    for (let h = 0; h < this.headerCount; h++) out.push({ key: rr.utf8(rr.varint()), value: readNullableBytes(rr, 'header value') });
+    return out;
+  }
+
+  /** The current record as an object, for the paths that are not per record. */
+  record(): DecodedRecord {
+    return { attributes: this.attributes, offsetDelta: this.offsetDelta, timestampDelta: this.timestampDelta, key: this.key(), value: this.value(), headers: this.headers() };
+  }
+}
+
+function nullableLength(r: Reader, what: string): number {
+  const n = r.varint();
+  if (n < -1) throw new DecodeError(`invalid ${what} length ${n}`);
+  return n;
 }
 
 function skipNullableBytes(r: Reader, what: string): void {
@@ -78,29 +152,9 @@ function readNullableBytes(r: Reader, what: string): Buffer | null {
 }
 
 export function decodeRecords(buf: Buffer, count: number): DecodedRecord[] {
-  const r = new Reader(buf);
-  r.checkCount(count, 'records');
+  const cursor = new RecordCursor(buf, count);
   const out: DecodedRecord[] = [];
-  for (let i = 0; i < count; i++) {
-    const length = r.varint();
-    if (length < 0 || length > r.remaining) throw new DecodeError(`record ${i} has invalid length ${length}`);
-    const rr = r.sub(length);
-    const attributes = rr.int8();
-    const timestampDelta = rr.varlong();
-    const offsetDelta = rr.varint();
-    const key = readNullableBytes(rr, 'key');
-    const value = readNullableBytes(rr, 'value');
-    const n = rr.varint();
-    if (n < 0) throw new DecodeError(`record ${i} has invalid header count ${n}`);
-    rr.checkCount(n, 'headers');
-    const headers: RecordHeader[] = [];
-    for (let h = 0; h < n; h++) {
-      const keyLen = rr.varint();
-      if (keyLen < 0) throw new DecodeError(`record ${i} has a null header key`);
-      headers.push({ key: rr.utf8(keyLen), value: readNullableBytes(rr, 'header value') });
-    }
-    out.push({ attributes, offsetDelta, timestampDelta, key, value, headers });
-  }
+  while (cursor.next()) out.push(cursor.record());
   return out;
 }
 

@@ -300,9 +300,11 @@ export class PrimitiveColumn implements Column {
    * A string's, binary's or fixed's bytes straight from an Avro payload.
    * UTF-8 is checked rather than decoded (Avro strings are UTF-8 on the wire,
    * as Parquet stores them); a value that does not fit throws before
-   * anything is written.
+   * anything is written. With `lossy`, bytes that are not UTF-8 become
+   * text with replacement characters instead (Kafka keys and string
+   * values, as a Java StringDeserializer reads them).
    */
-  pushSlice(src: Uint8Array, start: number, end: number): void {
+  pushSlice(src: Uint8Array, start: number, end: number, lossy = false): void {
     const n = end - start;
     if (this.kind === 'fixed' && n !== this.width) throw new TypeError(`value of ${n} bytes for ${this.type}`);
     if (this.kind !== 'utf8' && this.kind !== 'binary' && this.kind !== 'fixed') throw new TypeError(`bytes for a ${this.type} column`);
@@ -323,7 +325,11 @@ export class PrimitiveColumn implements Column {
       buf.set(src.subarray(start, end), at);
       ascii = false;
     }
-    if (this.kind === 'utf8' && !ascii && !isUtf8(buf.subarray(at, at + n))) throw new TypeError('string is not valid UTF-8');
+    if (this.kind === 'utf8' && !ascii && !isUtf8(buf.subarray(at, at + n))) {
+      if (!lossy) throw new TypeError('string is not valid UTF-8');
+      this.push(Buffer.from(src.buffer, src.byteOffset + start, n).toString('utf8'));
+      return;
+    }
     this.validity.push(true, this.length);
     this.values.length = at + n;
     this.boundBytes(at, at + n);

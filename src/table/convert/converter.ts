@@ -14,7 +14,7 @@ import type avro from 'avsc';
 import { isUtf8 } from 'node:buffer';
 import { BATCH_HEADER_SIZE, compressionOf, isControlBatch, readBatchHeader, splitBatches, TimestampType, timestampTypeOf } from '../../protocol/records/batch.js';
 import { decompress } from '../../protocol/records/compression.js';
-import { decodeRecords, type DecodedRecord } from '../../protocol/records/record.js';
+import { RecordCursor, type DecodedRecord } from '../../protocol/records/record.js';
 import type { PartitionSpec } from '../iceberg/metadata.js';
 import { partitionType, type ColumnMetrics } from '../iceberg/manifest.js';
 import { applyTransform, parseTransformName, type Transform } from '../iceberg/transforms.js';
@@ -23,7 +23,7 @@ import { fieldPath, isStruct } from '../iceberg/types.js';
 import { AvroCursor, compileExtractor, compileValueDecoder, type Decode } from './avro-decode.js';
 import { avroToIceberg } from './avro-schema.js';
 import { avroType, compileStructReader, ConversionError, decodeAvro } from './avro-values.js';
-import { type Column, RowColumns, StructColumn } from './columns.js';
+import { type Column, PrimitiveColumn, RowColumns, StructColumn } from './columns.js';
 import { DLQ_ERROR, DLQ_SCHEMA_ID, KAFKA_HEADER, KAFKA_KEY, KAFKA_METADATA, KAFKA_VALUE, schemaLayout, usesSchema, type Layout } from './layout.js';
 import { writeParquet } from './parquet.js';
 
@@ -99,7 +99,7 @@ interface OpenFile {
 
 /** The Kafka columns of a file, pushed into one by one after a decoded value. */
 class KafkaColumns {
-  private readonly key: Column;
+  private readonly key: PrimitiveColumn;
   private readonly header: Column;
   private readonly metadata: StructColumn;
   private readonly partition: Column;
@@ -107,7 +107,7 @@ class KafkaColumns {
   private readonly timestamp: Column;
 
   constructor(root: StructColumn) {
-    this.key = root.child(KAFKA_KEY)!;
+    this.key = root.child(KAFKA_KEY) as PrimitiveColumn;
     this.header = root.child(KAFKA_HEADER)!;
     this.metadata = root.child(KAFKA_METADATA) as StructColumn;
     this.partition = this.metadata.child('partition')!;
@@ -115,9 +115,11 @@ class KafkaColumns {
     this.timestamp = this.metadata.child('timestamp')!;
   }
 
-  push(key: unknown, headers: DecodedRecord['headers'], partition: number, offset: number, timestampMicros: number): void {
-    this.key.push(key);
-    this.header.push(headers.length === 0 ? null : headers);
+  push(r: RecordCursor, partition: number, offset: number, timestampMicros: number): void {
+    // A string key goes to its column as the bytes it is when they are UTF-8 (see keyOf).
+    if (r.keyLength < 0) this.key.push(null);
+    else this.key.pushSlice(r.buf, r.keyStart, r.keyStart + r.keyLength, true);
+    this.header.push(r.headerCount === 0 ? null : r.headers());
     this.partition.push(partition);
     this.offset.push(offset);
     this.timestamp.push(timestampMicros);
@@ -132,7 +134,7 @@ function samePartitionValue(a: unknown, b: unknown): boolean {
 }
 
 /** A partition source value read straight from a record (see sourceOf). */
-type Source = (r: DecodedRecord, offset: number, timestamp: number) => unknown;
+type Source = (r: RecordCursor, offset: number, timestamp: number) => unknown;
 
 function rethrowAsRecordError(err: unknown, schemaId: number | null): never {
   // Malformed bytes (ConversionError) and values that do not fit their column (TypeError) are the record's fault.
@@ -207,14 +209,18 @@ export class PartitionConverter {
           this.nextOffset = last + 1;
           continue;
         }
-        let records: DecodedRecord[];
+        let r: RecordCursor;
         try {
-          records = decodeRecords(await decompress(compressionOf(h.attributes), batch.subarray(BATCH_HEADER_SIZE)), h.recordCount);
+          r = new RecordCursor(await decompress(compressionOf(h.attributes), batch.subarray(BATCH_HEADER_SIZE)), h.recordCount);
         } catch (err) {
-          // The log's own bytes failed to decode (its CRC passed on write): nothing can be salvaged record by record.
-          return { status: 'failed', offset: Math.max(this.nextOffset, h.baseOffset), error: `batch at offset ${h.baseOffset}: ${(err as Error).message}`, nextOffset: this.nextOffset, files: this.take() };
+          return this.undecodable(h.baseOffset, err);
         }
-        for (const r of records) {
+        for (;;) {
+          try {
+            if (!r.next()) break;
+          } catch (err) {
+            return this.undecodable(h.baseOffset, err);
+          }
           const offset = h.baseOffset + r.offsetDelta;
           if (offset < this.nextOffset) continue;
           const timestamp = timestampTypeOf(h.attributes) === TimestampType.LOG_APPEND_TIME ? h.maxTimestamp : h.baseTimestamp + r.timestampDelta;
@@ -228,7 +234,7 @@ export class PartitionConverter {
             if (!(err instanceof RecordError) || this.opts.errorsTolerance === 'none') {
               return { status: 'failed', offset, error: (err as Error).message, nextOffset: this.nextOffset, files: this.take() };
             }
-            if (offset >= this.opts.dlqStartOffset) this.pushDlq(r, offset, timestamp, err);
+            if (offset >= this.opts.dlqStartOffset) this.pushDlq(r.record(), offset, timestamp, err);
             this.deadLettered++;
           }
           this.nextOffset = offset + 1;
@@ -237,6 +243,15 @@ export class PartitionConverter {
       }
     }
     return { status: 'ok', nextOffset: this.nextOffset, files: this.take() };
+  }
+
+  /**
+   * The log's own bytes failed to decode (their CRC passed on write):
+   * nothing from there on can be salvaged record by record. The records of
+   * the batch before the bad one were converted.
+   */
+  private undecodable(baseOffset: number, err: unknown): AppendOutcome {
+    return { status: 'failed', offset: Math.max(this.nextOffset, baseOffset), error: `batch at offset ${baseOffset}: ${(err as Error).message}`, nextOffset: this.nextOffset, files: this.take() };
   }
 
   /** Finishes every open file (the end of a commit interval). */
@@ -255,14 +270,14 @@ export class PartitionConverter {
     return out;
   }
 
-  private schemaIdOf(r: DecodedRecord): number | null {
+  private schemaIdOf(r: RecordCursor): number | null {
     if (this.opts.layout.valueType === 'by_latest_schema') return this.opts.latestSchemaId;
-    if (r.value === null || r.value.length < 5 || r.value[0] !== 0) return null;
-    return r.value.readInt32BE(1);
+    if (r.valueLength < 5 || r.buf[r.valueStart] !== 0) return null;
+    return r.buf.readInt32BE(r.valueStart + 1);
   }
 
-  private missingSchema(r: DecodedRecord): number | null {
-    if (!usesSchema(this.opts.layout) || r.value === null) return null;
+  private missingSchema(r: RecordCursor): number | null {
+    if (!usesSchema(this.opts.layout) || r.valueLength < 0) return null;
     const id = this.schemaIdOf(r);
     return id !== null && !this.texts.has(id) ? id : null;
   }
@@ -294,13 +309,13 @@ export class PartitionConverter {
     return v !== undefined && isStruct(v.type) ? v.type : { type: 'struct', fields: [] };
   }
 
-  private row(r: DecodedRecord, offset: number, timestamp: number): Record<string, unknown> {
+  /** The row as an object, for the tables pushDirect cannot take straight from the bytes. `id`: the value's schema id. */
+  private row(r: DecodedRecord, offset: number, timestamp: number, id: number | null): Record<string, unknown> {
     const layout = this.opts.layout;
     const row = this.kafkaColumns(r, offset, timestamp);
     if (layout.valueType === 'raw') row[KAFKA_VALUE] = r.value;
     else if (layout.valueType === 'string') row[KAFKA_VALUE] = r.value === null ? null : r.value.toString('utf8');
     else if (r.value !== null) {
-      const id = this.schemaIdOf(r);
       if (id === null) throw new RecordError('value is not in the Confluent wire format (magic byte 0 and a 4-byte schema id)', null);
       const c = this.compiledSchema(id);
       if (c.read === null || c.type === null) throw new RecordError(c.error ?? `schema ${id} unusable`, id);
@@ -333,11 +348,11 @@ export class PartitionConverter {
    * With `check`, the row is only tried (in a scratch file) and taken out
    * again: it must fail exactly when converting it would.
    */
-  private async pushDirect(r: DecodedRecord, offset: number, timestamp: number, check: boolean): Promise<void> {
-    const value = r.value;
+  private async pushDirect(r: RecordCursor, offset: number, timestamp: number, check: boolean): Promise<void> {
+    const hasValue = r.valueLength >= 0;
     let id: number | null = null;
     let writer: avro.Type | null = null;
-    if (usesSchema(this.opts.layout) && value !== null) {
+    if (usesSchema(this.opts.layout) && hasValue) {
       id = this.schemaIdOf(r);
       if (id === null) throw new RecordError('value is not in the Confluent wire format (magic byte 0 and a 4-byte schema id)', null);
       const c = this.compiledSchema(id);
@@ -348,7 +363,7 @@ export class PartitionConverter {
     let partition: Record<string, unknown> = {};
     if (this.specFields.length > 0) {
       const sources = this.sourcesOf(id, writer);
-      if (sources === null) return this.push(this.row(r, offset, timestamp), check);
+      if (sources === null) return this.push(this.row(r.record(), offset, timestamp, id), check);
       ({ key, partition } = this.partitionOf((_f, i) => sources[i](r, offset, timestamp)));
     }
     const file = check ? this.scratchFile() : this.fileFor(key, partition);
@@ -356,20 +371,21 @@ export class PartitionConverter {
     const mark = columns.length;
     try {
       if (!usesSchema(this.opts.layout)) {
-        const column = file.valueColumns[0];
-        if (this.opts.layout.valueType === 'string' && value !== null && !isUtf8(value)) column.push(value.toString('utf8'));
-        else column.push(value);
-      } else if (value !== null) {
+        // Raw: a binary column. String: the bytes as they are when UTF-8, else decoded with replacement characters.
+        const column = file.valueColumns[0] as PrimitiveColumn;
+        if (hasValue) column.pushSlice(r.buf, r.valueStart, r.valueStart + r.valueLength, true);
+        else column.push(null);
+      } else if (hasValue) {
         let decode = file.decoders.get(id!);
         if (decode === undefined) {
           decode = this.valueDecoder(writer!, columns.root);
           file.decoders.set(id!, decode);
         }
-        this.cursor.reset(value, this.opts.layout.valueType === 'by_latest_schema' ? 0 : 5, value.length);
+        this.cursor.reset(r.buf, r.valueStart + (this.opts.layout.valueType === 'by_latest_schema' ? 0 : 5), r.valueStart + r.valueLength);
         decode(this.cursor);
         if (this.cursor.pos !== this.cursor.end) throw new ConversionError(`Avro payload has ${this.cursor.end - this.cursor.pos} bytes past its value`);
       } else for (const c of file.valueColumns) c.push(null);
-      file.kafka.push(this.keyOf(r), r.headers, this.opts.partition, offset, timestamp * 1000);
+      file.kafka.push(r, this.opts.partition, offset, timestamp * 1000);
       columns.root.pushValid();
     } catch (err) {
       columns.truncate(mark);
@@ -401,7 +417,7 @@ export class PartitionConverter {
 
   private sourceOf(path: readonly string[], writer: avro.Type | null): Source | null {
     const [head, ...rest] = path;
-    if (head === KAFKA_KEY) return (r) => this.keyOf(r);
+    if (head === KAFKA_KEY) return (r) => this.keyOf(r.key());
     if (head === KAFKA_METADATA) {
       if (rest[0] === 'partition') return () => this.opts.partition;
       if (rest[0] === 'offset') return (_r, offset) => offset;
@@ -411,7 +427,7 @@ export class PartitionConverter {
     if (head === KAFKA_HEADER) return null;
     if (!usesSchema(this.opts.layout)) {
       if (head !== KAFKA_VALUE) return null;
-      return this.opts.layout.valueType === 'string' ? (r) => (r.value === null ? null : r.value.toString('utf8')) : (r) => r.value;
+      return this.opts.layout.valueType === 'string' ? (r) => (r.valueLength < 0 ? null : r.buf.toString('utf8', r.valueStart, r.valueStart + r.valueLength)) : (r) => r.value();
     }
     // A value field: flattened it is the path itself, else the path under _kafka_value.
     const valuePath = this.opts.layout.flatten ? path : head === KAFKA_VALUE ? rest : null;
@@ -422,7 +438,7 @@ export class PartitionConverter {
     const cursor = new AvroCursor();
     const start = this.opts.layout.valueType === 'by_latest_schema' ? 0 : 5;
     return (r) => {
-      cursor.reset(r.value!, start, r.value!.length);
+      cursor.reset(r.buf, r.valueStart + start, r.valueStart + r.valueLength);
       return extract(cursor);
     };
   }
@@ -515,15 +531,15 @@ export class PartitionConverter {
   /** _kafka_key, _kafka_header and _kafka_metadata, the same in every layout and in the dead-letter table. */
   private kafkaColumns(r: DecodedRecord, offset: number, timestamp: number): Record<string, unknown> {
     return {
-      [KAFKA_KEY]: this.keyOf(r),
+      [KAFKA_KEY]: this.keyOf(r.key),
       [KAFKA_HEADER]: r.headers.length === 0 ? null : r.headers,
       [KAFKA_METADATA]: { partition: this.opts.partition, offset, timestamp: timestamp * 1000 },
     };
   }
 
-  private keyOf(r: DecodedRecord): Buffer | string | null {
+  private keyOf(key: Buffer | null): Buffer | string | null {
     // A string key that is valid UTF-8 goes to its column as the bytes it is, neither decoded nor encoded again.
-    return r.key === null ? null : this.opts.layout.keyType === 'string' && !isUtf8(r.key) ? r.key.toString('utf8') : r.key;
+    return key === null ? null : this.opts.layout.keyType === 'string' && !isUtf8(key) ? key.toString('utf8') : key;
   }
 
   private async closeOpenFiles(): Promise<void> {

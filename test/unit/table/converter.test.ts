@@ -171,6 +171,45 @@ test('the string layout: UTF-8 values as they are, invalid ones with replacement
   expect(file.nullValueCounts.get(rawSchema(layout).fields.find((f) => f.name === '_kafka_value')!.id)).toBe(1);
 });
 
+test('string keys: UTF-8 keys as they are, others with replacement characters, null keys null', async () => {
+  const layout: Layout = { valueType: 'raw', keyType: 'string', flatten: false };
+  const converter = new PartitionConverter(options(layout, rawSchema(layout), {}));
+  const batch = await buildBatch(
+    [
+      { key: Buffer.from('clé ✓'), value: Buffer.from([1]) },
+      { key: Buffer.from([0xff, 0x42]), value: Buffer.from([2]) },
+      { key: null, value: Buffer.from([3]) },
+      { key: Buffer.from(`long key ${'é'.repeat(40)}`), value: null },
+    ],
+    { baseOffset: 0 },
+  );
+  expect(await converter.append([batch])).toMatchObject({ status: 'ok', nextOffset: 4 });
+  const [file] = await converter.flush();
+  const path = join(dir, 'keys.parquet');
+  writeFileSync(path, file.bytes);
+  expect(await duckRows([path], '_kafka_key AS k, hex(_kafka_value) AS v, _kafka_metadata.offset AS o', 'o')).toEqual([
+    { k: 'clé ✓', v: '01', o: '0' },
+    { k: '\uFFFDB', v: '02', o: '1' },
+    { k: null, v: '03', o: '2' },
+    { k: `long key ${'é'.repeat(40)}`, v: null, o: '3' },
+  ]);
+});
+
+test('a batch in the log that cannot be decoded fails at the record that cannot be read, after converting the ones before it', async () => {
+  const layout: Layout = { valueType: 'raw', keyType: 'raw', flatten: false };
+  const converter = new PartitionConverter(options(layout, rawSchema(layout), {}));
+  const batch = await buildBatch(['a', 'b', 'z'].map((v) => ({ key: null, value: Buffer.from(v) })), { baseOffset: 20 });
+  batch[batch.length - 1] = 0x01; // the last record's header count, zig-zag -1
+  expect(await converter.append([batch])).toMatchObject({ status: 'failed', offset: 22, nextOffset: 22, error: expect.stringContaining('invalid header count -1') });
+  const [file] = await converter.flush();
+  const path = join(dir, 'undecodable.parquet');
+  writeFileSync(path, file.bytes);
+  expect(await duckRows([path], 'decode(_kafka_value) AS v, _kafka_metadata.offset AS o', 'o')).toEqual([
+    { v: 'a', o: '20' },
+    { v: 'b', o: '21' },
+  ]);
+});
+
 test('records already in the table are checked the way they would be converted: only those that would fail go to the dead-letter table', async () => {
   const schema = { type: 'record', name: 'Small', fields: [{ name: 's', type: 'string' }, { name: 'n', type: 'long' }] };
   const layout: Layout = { valueType: 'by_schema_id', keyType: 'string', flatten: true };
