@@ -5,7 +5,7 @@
 //                    [--store fs|s3] [--s3-latency none|s3]
 //                    [--scenario throughput|cold-read|paced] [--rate-mbps 20] [--seconds 15]
 //                    [--override key=value ...] [--topic-config key=value ...] [--node-args "--cpu-prof ..."]
-//                    [--values random|json]
+//                    [--values random|json] [--warmup-records 0]
 //
 // The client is a lean pipelining one built on Floe's own codec, with record
 // batches built before the clock starts, so the figures are the broker's:
@@ -17,6 +17,11 @@
 // --store s3 runs the broker on a local S3-compatible server (s3rver) behind
 // the fault proxy; --s3-latency s3 makes the proxy add S3-like latency
 // (PUT p50 ~20 ms, p99 ~100 ms; GET p50 ~12 ms, p99 ~60 ms).
+//
+// --warmup-records N (throughput): N records produced first and not measured,
+// so that the produce figures are of a broker whose caches and heap have
+// reached their size (the first GB or so of a fresh process faults in every
+// page it touches). The consume phase reads them too.
 //
 // --scenario paced: one producer at --rate-mbps for --seconds (open loop),
 // its latency and the broker's CPU; with --topic-config
@@ -65,6 +70,7 @@ interface Options {
   /** cold-read: the tail producer's rate and how long each phase runs. */
   rateMbps: number;
   seconds: number;
+  warmupRecords: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -85,6 +91,7 @@ function parseArgs(argv: string[]): Options {
     scenario: 'throughput',
     rateMbps: 20,
     seconds: 15,
+    warmupRecords: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, '');
@@ -98,6 +105,7 @@ function parseArgs(argv: string[]): Options {
     else if (key === 's3-latency') o.s3Latency = value === 's3' ? 's3' : 'none';
     else if (key === 'scenario') o.scenario = value === 'cold-read' || value === 'paced' ? value : 'throughput';
     else if (key === 'rate-mbps') o.rateMbps = Number(value);
+    else if (key === 'warmup-records') o.warmupRecords = Number(value);
     else if (key in o) (o as unknown as Record<string, number>)[key] = Number(value);
     else throw new Error(`unknown option --${key}`);
   }
@@ -341,6 +349,11 @@ async function throughput(env: Env): Promise<void> {
   const payloadBytes = requests * o.batch * o.size;
   const gb = payloadBytes / 1e9;
   const mb = payloadBytes / 1e6;
+  const warmup = Math.ceil(o.warmupRecords / o.batch);
+  if (warmup > 0) {
+    const w = await produceAll(env, warmup);
+    line('warm-up, not measured', `${((warmup * o.batch * o.size) / 1e6).toFixed(0)} MB produced in ${w.seconds.toFixed(1)} s`);
+  }
   const req0 = await storeRequests(env.metricsPort);
   const puts0 = env.proxy?.durations.put.length ?? 0;
   const cpu0 = cpuSeconds(pid);
@@ -351,7 +364,9 @@ async function throughput(env: Env): Promise<void> {
   const req1 = await storeRequests(env.metricsPort);
 
   // Consume everything back from offset 0 (LogCache for what is still in memory, object reads for the rest).
-  const ends = Array.from({ length: o.partitions }, (_, p) => Math.ceil((requests - p) / o.partitions) * o.batch);
+  const perPartition = (n: number, p: number) => Math.ceil((n - p) / o.partitions) * o.batch;
+  const ends = Array.from({ length: o.partitions }, (_, p) => perPartition(warmup, p) + perPartition(requests, p));
+  const consumeGb = ((warmup + requests) * o.batch * o.size) / 1e9;
   const cpu1 = cpuSeconds(pid);
   const split2 = cpuTimes(pid);
   const consumed = await consumeAll(env, ends);
@@ -364,10 +379,10 @@ async function throughput(env: Env): Promise<void> {
   putLatencyLines(env, puts0);
   line('broker CPU, produce', `${produceCpu.toFixed(2)} s = ${(produceCpu / gb).toFixed(2)} CPU-s/GB (user ${(split1.user - split0.user).toFixed(2)} s, system ${(split1.system - split0.system).toFixed(2)} s)`);
   line('object store requests per GB written', perGb(diff(req1, req0), gb));
-  line('consume throughput', `${(mb / consumed.seconds).toFixed(1)} MB/s, ${(consumed.records / consumed.seconds).toFixed(0)} records/s (${consumed.records} records, ${(consumed.bytes / 1e6).toFixed(0)} MB of batches)`);
-  line('broker CPU, consume', `${consumeCpu.toFixed(2)} s = ${(consumeCpu / gb).toFixed(2)} CPU-s/GB (user ${(split3.user - split2.user).toFixed(2)} s, system ${(split3.system - split2.system).toFixed(2)} s)`);
-  line('object store requests per GB read', perGb(diff(req2, req1), gb));
-  if (consumed.records !== requests * o.batch) throw new Error(`consumed ${consumed.records} records, produced ${requests * o.batch}`);
+  line('consume throughput', `${((consumeGb * 1000) / consumed.seconds).toFixed(1)} MB/s, ${(consumed.records / consumed.seconds).toFixed(0)} records/s (${consumed.records} records, ${(consumed.bytes / 1e6).toFixed(0)} MB of batches)`);
+  line('broker CPU, consume', `${consumeCpu.toFixed(2)} s = ${(consumeCpu / consumeGb).toFixed(2)} CPU-s/GB (user ${(split3.user - split2.user).toFixed(2)} s, system ${(split3.system - split2.system).toFixed(2)} s)`);
+  line('object store requests per GB read', perGb(diff(req2, req1), consumeGb));
+  if (consumed.records !== (warmup + requests) * o.batch) throw new Error(`consumed ${consumed.records} records, produced ${(warmup + requests) * o.batch}`);
 }
 
 async function paced(env: Env): Promise<void> {
