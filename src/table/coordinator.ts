@@ -24,6 +24,7 @@ import { IncompatibleSchemaError, mergeSchema } from './convert/evolve.js';
 import { rawSchema, schemaLayout, usesSchema, type Layout } from './convert/layout.js';
 import type { ConvertPool, ConvertSession } from './convert/pool.js';
 import { crashPoint } from './crash-points.js';
+import { RepeatedFailureLog } from './failure-log.js';
 import type { FileIO } from './file-io.js';
 import { planExpiry, unreachableFiles } from './iceberg/expire-snapshots.js';
 import { isFloeMetadataFile, prepareAppend } from './iceberg/fast-append.js';
@@ -89,8 +90,6 @@ interface TableState {
 
 const READ_BYTES = 4 * 1024 * 1024;
 const CONVERT_TICK_MS = 1000;
-/** How often a failure that keeps repeating is logged again. */
-const FAILURE_LOG_INTERVAL_MS = 60_000;
 const UNKNOWN_SCHEMA: SchemaText = { schemaType: 'UNKNOWN', schema: '', references: [] };
 const MAX_COMMIT_ATTEMPTS = 10;
 
@@ -112,8 +111,7 @@ export class TableTopicCoordinator {
   private commitSeq = 0;
   private commitId = randomUUID();
   lastCommitError: string | null = null;
-  /** The failure being repeated: its message, when it was last logged, and how often it recurred since. */
-  private failure: { message: string; loggedAt: number; since: number } | null = null;
+  private readonly failures: RepeatedFailureLog;
 
   constructor(
     readonly topic: string,
@@ -124,38 +122,11 @@ export class TableTopicCoordinator {
     const ns = settings.namespace.split('.');
     this.table = { id: { namespace: ns, name: topic }, loaded: null, offsets: new Map(), pending: [] };
     this.dlq = { id: { namespace: ns, name: `${topic}_dlq` }, loaded: null, offsets: new Map(), pending: [] };
+    this.failures = new RepeatedFailureLog(deps.log, { topic }, 'table topic commit');
   }
 
   get identifier(): TableIdentifier {
     return this.table.id;
-  }
-
-  /**
-   * A failure that repeats every tick (a first schema the table cannot take,
-   * a catalog that is down) is logged when it starts or changes, then once a
-   * minute with how often it recurred, not once a second; the metric and
-   * /table-topics count and show every one.
-   */
-  private logFailure(err: unknown): void {
-    const message = (err as Error).message;
-    const now = Date.now();
-    const f = this.failure;
-    if (f === null || f.message !== message) {
-      this.failure = { message, loggedAt: now, since: 0 };
-      this.deps.log.warn({ err, topic: this.topic }, 'table topic commit failed; retrying next interval');
-    } else if (now - f.loggedAt >= FAILURE_LOG_INTERVAL_MS) {
-      this.deps.log.warn({ err, topic: this.topic, repeats: f.since + 1 }, 'table topic commit still failing; retrying next interval');
-      f.loggedAt = now;
-      f.since = 0;
-    } else {
-      f.since++;
-    }
-  }
-
-  private recovered(): void {
-    if (this.failure === null) return;
-    this.deps.log.info({ topic: this.topic, failure: this.failure.message }, 'table topic commits again');
-    this.failure = null;
   }
 
   private get layout(): Layout {
@@ -178,12 +149,12 @@ export class TableTopicCoordinator {
       if (commit) lastCommit = now;
       this.running = this.exclusive(() => (commit ? this.runOnce() : this.convertAvailable()))
         .then(() => {
-          if (commit) this.recovered();
+          if (commit) this.failures.succeeded();
         })
         .catch((err: unknown) => {
           this.lastCommitError = (err as Error).message;
           this.deps.onFailure?.(this.topic);
-          this.logFailure(err);
+          this.failures.failed(err);
         })
         .finally(() => {
           this.running = null;

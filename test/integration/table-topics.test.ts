@@ -355,7 +355,7 @@ describe('a first schema the table cannot take', () => {
       ]);
       expect(failures().map((l) => [l.level, l.msg])).toEqual([
         [40, 'table topic commit failed; retrying next interval'],
-        [30, 'table topic commits again'],
+        [30, 'table topic commit works again'],
       ]);
     });
   }, 60_000);
