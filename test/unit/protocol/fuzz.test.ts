@@ -13,16 +13,10 @@ import { buildBatch } from '../../../src/protocol/records/builder.js';
 import { RecordCursor } from '../../../src/protocol/records/record.js';
 import { validateProducedRecords } from '../../../src/protocol/records/validate.js';
 import { inRange, parseVersions, type FieldSpec } from '../../../src/protocol/spec.js';
+import { seededRandom } from '../../helpers/random.js';
 
-// Deterministic PRNG so a failure can be replayed.
-let state = 0x9e3779b9;
-const rand = () => {
-  state ^= state << 13;
-  state ^= state >>> 17;
-  state ^= state << 5;
-  return (state >>> 0) / 0x1_0000_0000;
-};
-const int = (n: number) => Math.floor(rand() * n);
+// Seeded, so that a failure can be replayed.
+const { rand, int } = seededRandom(0x9e3779b9);
 
 function sample(fields: readonly FieldSpec[], version: number, flexible: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};

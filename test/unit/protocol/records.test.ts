@@ -3,15 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../../src/protocol/primitives.js';
 import { decodeRecords, encodeRecords, RecordCursor, scanRecords } from '../../../src/protocol/records/record.js';
+import { seededRandom } from '../../helpers/random.js';
 
-let state = 0x2545f491;
-const rand = () => {
-  state ^= state << 13;
-  state ^= state >>> 17;
-  state ^= state << 5;
-  return (state >>> 0) / 0x1_0000_0000;
-};
-const int = (n: number) => Math.floor(rand() * n);
+// Seeded, so that a failure can be replayed.
+const { int } = seededRandom(0x2545f491);
 const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
 /** Null, empty, short and (past one varint byte of length) long. */
 const nullable = () => (int(5) === 0 ? null : bytes([0, 1, 5, 200][int(4)] + int(3)));
