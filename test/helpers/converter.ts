@@ -2,7 +2,7 @@
 // kin: one place for the options every session needs.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConverterOptions, PartitionConverter } from '../../src/table/convert/converter.js';
+import type { ConverterOptions, PartitionConverter, WrittenFile } from '../../src/table/convert/converter.js';
 import { rawSchema, type Layout } from '../../src/table/convert/layout.js';
 import type { IcebergSchema } from '../../src/table/iceberg/types.js';
 
@@ -20,6 +20,15 @@ export const converterOptions = (layout: Layout, tableSchema: IcebergSchema, mor
   latestSchemaId: null,
   ...more,
 });
+
+/** Flushes a session that wrote one file, and writes it to `<dir>/<name>.parquet` for DuckDB. */
+export async function flushToFile(converter: PartitionConverter, dir: string, name: string): Promise<{ path: string; file: WrittenFile }> {
+  const files = await converter.flush();
+  if (files.length !== 1) throw new Error(`expected one file, flushed ${files.length}`);
+  const path = join(dir, `${name}.parquet`);
+  writeFileSync(path, files[0].bytes);
+  return { path, file: files[0] };
+}
 
 /**
  * Flushes a session that wrote one table file and one dead-letter file, and

@@ -13,7 +13,7 @@ import { buildBatch } from '../../../src/protocol/records/builder.js';
 import { avroToIceberg } from '../../../src/table/convert/avro-schema.js';
 import { PartitionConverter } from '../../../src/table/convert/converter.js';
 import { rawSchema, schemaLayout, type Layout } from '../../../src/table/convert/layout.js';
-import { converterOptions, flushToFiles } from '../../helpers/converter.js';
+import { converterOptions, flushToFile, flushToFiles } from '../../helpers/converter.js';
 import { duckRows } from '../../helpers/iceberg.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'floe-converter-'));
@@ -136,9 +136,7 @@ test('logical and fixed types arrive as Iceberg stores them: time, timestamps, u
   const converter = new PartitionConverter(options(layout, tableSchema, {}));
   converter.addSchemas(new Map([[3, { schemaType: 'AVRO', schema: JSON.stringify(schema), references: [] }]]));
   expect(await converter.append([batch])).toMatchObject({ status: 'ok', nextOffset: 1 });
-  const [file] = await converter.flush();
-  const path = join(dir, 'typed.parquet');
-  writeFileSync(path, file.bytes);
+  const { path } = await flushToFile(converter, dir, 'typed');
   expect(
     await duckRows(
       [path],
@@ -160,9 +158,7 @@ test('the string layout: UTF-8 values as they are, invalid ones with replacement
     { baseOffset: 10 },
   );
   expect(await converter.append([batch])).toMatchObject({ status: 'ok', nextOffset: 13 });
-  const [file] = await converter.flush();
-  const path = join(dir, 'strings.parquet');
-  writeFileSync(path, file.bytes);
+  const { path, file } = await flushToFile(converter, dir, 'strings');
   expect(await duckRows([path], "hex(_kafka_key) AS k, _kafka_value AS v, _kafka_header AS h, _kafka_metadata.offset AS o", 'o')).toEqual([
     { k: '0102', v: 'héllo ✓', h: [{ key: 'h', value: 'v' }], o: '10' },
     { k: null, v: '\uFFFDA', h: null, o: '11' },
@@ -184,9 +180,7 @@ test('string keys: UTF-8 keys as they are, others with replacement characters, n
     { baseOffset: 0 },
   );
   expect(await converter.append([batch])).toMatchObject({ status: 'ok', nextOffset: 4 });
-  const [file] = await converter.flush();
-  const path = join(dir, 'keys.parquet');
-  writeFileSync(path, file.bytes);
+  const { path } = await flushToFile(converter, dir, 'keys');
   expect(await duckRows([path], '_kafka_key AS k, hex(_kafka_value) AS v, _kafka_metadata.offset AS o', 'o')).toEqual([
     { k: 'clé ✓', v: '01', o: '0' },
     { k: '\uFFFDB', v: '02', o: '1' },
@@ -201,9 +195,7 @@ test('a batch in the log that cannot be decoded fails at the record that cannot 
   const batch = await buildBatch(['a', 'b', 'z'].map((v) => ({ key: null, value: Buffer.from(v) })), { baseOffset: 20 });
   batch[batch.length - 1] = 0x01; // the last record's header count, zig-zag -1
   expect(await converter.append([batch])).toMatchObject({ status: 'failed', offset: 22, nextOffset: 22, error: expect.stringContaining('invalid header count -1') });
-  const [file] = await converter.flush();
-  const path = join(dir, 'undecodable.parquet');
-  writeFileSync(path, file.bytes);
+  const { path } = await flushToFile(converter, dir, 'undecodable');
   expect(await duckRows([path], 'decode(_kafka_value) AS v, _kafka_metadata.offset AS o', 'o')).toEqual([
     { v: 'a', o: '20' },
     { v: 'b', o: '21' },
