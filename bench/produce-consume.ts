@@ -5,7 +5,7 @@
 //                    [--store fs|s3] [--s3-latency none|s3]
 //                    [--scenario throughput|cold-read|paced] [--rate-mbps 20] [--seconds 15]
 //                    [--override key=value ...] [--topic-config key=value ...] [--node-args "--cpu-prof ..."]
-//                    [--values random|json] [--warmup-records 0]
+//                    [--values random|json] [--warmup-records 0] [--latency-log FILE]
 //
 // The client is a lean pipelining one built on Floe's own codec, with record
 // batches built before the clock starts, so the figures are the broker's:
@@ -31,9 +31,12 @@
 // runs alone and then alongside a consumer catching up from offset 0 (in a
 // worker thread), and the producer's latency is compared (AutoMQ's claim:
 // cold reads do not affect writes).
+//
+// --latency-log FILE (paced): one line per produce request, "<sent ms after
+// the start> <latency ms>", to see when the slow ones happen.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,6 +74,7 @@ interface Options {
   rateMbps: number;
   seconds: number;
   warmupRecords: number;
+  latencyLog: string | null;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -92,6 +96,7 @@ function parseArgs(argv: string[]): Options {
     rateMbps: 20,
     seconds: 15,
     warmupRecords: 0,
+    latencyLog: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, '');
@@ -106,6 +111,7 @@ function parseArgs(argv: string[]): Options {
     else if (key === 'scenario') o.scenario = value === 'cold-read' || value === 'paced' ? value : 'throughput';
     else if (key === 'rate-mbps') o.rateMbps = Number(value);
     else if (key === 'warmup-records') o.warmupRecords = Number(value);
+    else if (key === 'latency-log') o.latencyLog = value;
     else if (key in o) (o as unknown as Record<string, number>)[key] = Number(value);
     else throw new Error(`unknown option --${key}`);
   }
@@ -317,12 +323,17 @@ async function consumeAll(env: Env, ends: number[], stopEarly?: () => boolean): 
   return { records, bytes, seconds: (performance.now() - t1) / 1000 };
 }
 
-/** Open loop: produce requests at a fixed rate for `seconds`, whatever the answers; latency of each. */
+/**
+ * Open loop: produce requests at a fixed rate for `seconds`, whatever the
+ * answers; latency of each, in the order of their answers. With
+ * --latency-log, also when each was sent.
+ */
 async function producePaced(env: Env, seconds: number, firstIndex: number): Promise<number[]> {
   const conn = await Conn.open(env.port);
   const requestBytes = env.o.batch * env.o.size;
   const periodMs = (requestBytes / (env.o.rateMbps * 1e6)) * 1000;
   const latencies: number[] = [];
+  const log: string[] = [];
   const pending: Promise<void>[] = [];
   const t0 = performance.now();
   for (let i = 0; performance.now() - t0 < seconds * 1000; i++) {
@@ -332,7 +343,9 @@ async function producePaced(env: Env, seconds: number, firstIndex: number): Prom
     const started = performance.now();
     pending.push(
       conn.request(Produce, 11, produceRequest(env, firstIndex + i)).then((res) => {
-        latencies.push(performance.now() - started);
+        const ms = performance.now() - started;
+        latencies.push(ms);
+        if (env.o.latencyLog !== null) log.push(`${(started - t0).toFixed(1)} ${ms.toFixed(2)}`);
         const err = res.responses[0].partitionResponses[0].errorCode;
         if (err !== 0) throw new Error(`produce failed with error ${err}`);
       }),
@@ -340,6 +353,7 @@ async function producePaced(env: Env, seconds: number, firstIndex: number): Prom
   }
   await Promise.all(pending);
   conn.close();
+  if (env.o.latencyLog !== null) writeFileSync(env.o.latencyLog, `${log.join('\n')}\n`);
   return latencies;
 }
 

@@ -6,6 +6,8 @@
 //                          [--text 0]   (characters of free text per record, in an extra `description` field)
 //                          [--raw true] (raw layout: the same records' values as bytes, no Avro decoding)
 //                          [--partition-by '[day(created_at)]'] (a partitioned table, as automq.table.topic.partition.by)
+//                          [--commit-mib 0] (flush a file after every N MiB of batches, as each commit interval
+//                                            does in a broker; 0: one flush at the end of each run)
 //
 // Prints input MiB/s and records/s per CPU-second (process.cpuUsage: the
 // conversion is single-threaded; parquet-wasm runs on this thread too),
@@ -33,10 +35,11 @@ interface Options {
   /** Write a CPU profile of the conversion runs only (not the data generation) to this file. */
   profile: string | null;
   partitionBy: string | null;
+  commitMib: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { records: 500_000, batch: 500, codec: 'none', flatten: true, raw: false, runs: 3, text: 0, profile: null, partitionBy: null };
+  const o: Options = { records: 500_000, batch: 500, codec: 'none', flatten: true, raw: false, runs: 3, text: 0, profile: null, partitionBy: null, commitMib: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
     const value = argv[i + 1];
@@ -45,6 +48,7 @@ function parseArgs(argv: string[]): Options {
     else if (key === 'raw') o.raw = value === 'true';
     else if (key === 'profile') o.profile = value;
     else if (key === 'partition-by') o.partitionBy = value;
+    else if (key === 'commit-mib') o.commitMib = Number(value);
     else if (key === 'records' || key === 'batch' || key === 'runs' || key === 'text') o[key] = Number(value);
     else throw new Error(`unknown option --${key}`);
   }
@@ -149,6 +153,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     let parquetBytes = 0;
     let files = 0;
+    let sinceFlush = 0;
     // 4 MiB reads, as the coordinator reads the log.
     for (let i = 0; i < batches.length; ) {
       const chunk: Buffer[] = [];
@@ -160,6 +165,11 @@ async function main(): Promise<void> {
       const outcome = await converter.append(chunk);
       if (outcome.status !== 'ok') throw new Error(`conversion ${outcome.status}: ${JSON.stringify(outcome).slice(0, 300)}`);
       for (const f of outcome.files) (parquetBytes += f.bytes.length), files++;
+      sinceFlush += bytes;
+      if (o.commitMib > 0 && sinceFlush >= o.commitMib * 2 ** 20) {
+        for (const f of await converter.flush()) (parquetBytes += f.bytes.length), files++;
+        sinceFlush = 0;
+      }
     }
     for (const f of await converter.flush()) (parquetBytes += f.bytes.length), files++;
     const seconds = (performance.now() - t0) / 1000;

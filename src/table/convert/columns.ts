@@ -59,6 +59,12 @@ export interface Column {
    * may stay wider than the values left, which still bounds them.
    */
   truncate(length: number): void;
+  /**
+   * Empty again, bounds and counts forgotten, keeping the buffers it grew:
+   * the next file's rows go into memory already faulted in, with no
+   * doubling and copying on the way up to its size.
+   */
+  reset(): void;
   finish(): Data;
   arrowType(): DataType;
   collectStats(out: Map<number, ColumnStats>, bounds: boolean): void;
@@ -107,6 +113,10 @@ class Validity {
   }
   bitmap(): Uint8Array | undefined {
     return this.bits?.view();
+  }
+  reset(): void {
+    this.bits = null;
+    this.nulls = 0;
   }
   /** Forgets entries [length, before): their nulls uncounted, their bits set again for the entries that will take their place. */
   truncate(length: number, before: number): void {
@@ -369,6 +379,17 @@ export class PrimitiveColumn implements Column {
     if (this.upper === null || x > (this.upper as number)) this.upper = x;
     this.length++;
     this.bytes = this.values.length + this.length;
+  }
+
+  reset(): void {
+    this.validity.reset();
+    this.values.length = 0;
+    this.nan = 0;
+    this.lower = null;
+    this.upper = null;
+    this.boundsSeen = false;
+    this.length = 0;
+    this.bytes = 0;
   }
 
   truncate(length: number): void {
@@ -642,6 +663,12 @@ export class StructColumn implements Column {
     this.length++;
   }
 
+  reset(): void {
+    this.validity.reset();
+    for (const c of this.columns) c.reset();
+    this.length = 0;
+  }
+
   truncate(length: number): void {
     if (length >= this.length) {
       // Children may be ahead of a struct whose row failed before pushValid().
@@ -697,6 +724,12 @@ export class ListColumn implements Column {
   pushValid(): void {
     this.validity.push(true, this.length);
     this.offsets.put(++this.length, this.element.length);
+  }
+
+  reset(): void {
+    this.validity.reset();
+    this.element.reset();
+    this.length = 0;
   }
 
   truncate(length: number): void {
@@ -760,6 +793,13 @@ export class MapColumn implements Column {
   pushValid(): void {
     this.validity.push(true, this.length);
     this.offsets.put(++this.length, this.keys.length);
+  }
+
+  reset(): void {
+    this.validity.reset();
+    this.keys.reset();
+    this.values.reset();
+    this.length = 0;
   }
 
   truncate(length: number): void {
@@ -832,6 +872,11 @@ export class RowColumns {
   /** Back to the first `length` rows, dropping a row that failed partway. */
   truncate(length: number): void {
     this.root.truncate(length);
+  }
+
+  /** No rows, for the next file of the same schema (see Column.reset). */
+  reset(): void {
+    this.root.reset();
   }
 
   fields(): Field[] {

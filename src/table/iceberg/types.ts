@@ -71,7 +71,6 @@ export function maxFieldId(t: IcebergType): number {
   return 0;
 }
 
-/** The names leading to field `id` through structs, and its type (null if no struct field has that id). */
 /** The field at a dotted path of struct fields (`address.city`), or null. */
 export function fieldByPath(t: StructType, path: string): NestedField | null {
   let struct: IcebergType = t;
@@ -85,6 +84,7 @@ export function fieldByPath(t: StructType, path: string): NestedField | null {
   return found;
 }
 
+/** The names leading to field `id` through structs, and its type (null if no struct field has that id). */
 export function fieldPath(t: IcebergType, id: number): { names: string[]; type: IcebergType } | null {
   if (!isStruct(t)) return null;
   for (const f of t.fields) {

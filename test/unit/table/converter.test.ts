@@ -13,6 +13,7 @@ import { buildBatch } from '../../../src/protocol/records/builder.js';
 import { avroToIceberg } from '../../../src/table/convert/avro-schema.js';
 import { PartitionConverter } from '../../../src/table/convert/converter.js';
 import { rawSchema, schemaLayout, type Layout } from '../../../src/table/convert/layout.js';
+import { fieldByPath, type MapType } from '../../../src/table/iceberg/types.js';
 import { converterOptions, flushToFile, flushToFiles } from '../../helpers/converter.js';
 import { duckRows } from '../../helpers/iceberg.js';
 
@@ -74,6 +75,41 @@ test('Avro values become rows: pass-through records and optionals, tagged unions
   expect(table.lowerBounds.get(nameId)!.toString()).toBe('plain');
   expect(table.upperBounds.get(nameId)!.toString()).toBe('ü'.repeat(15) + 'ý');
   expect(table.nullValueCounts.get(tableSchema.fields.find((f) => f.name === 'extra')!.id)).toBe(3);
+});
+
+test("a session's next file holds only its own rows, counts and bounds (the emptied columns of the last file are reused)", async () => {
+  const type = avro.Type.forSchema(writer as avro.Schema);
+  const frame = (v: unknown) => Buffer.concat([Buffer.from([0, 0, 0, 0, 9]), type.toBuffer(v)]);
+  const layout: Layout = { valueType: 'by_schema_id', keyType: 'string', flatten: true };
+  const tableSchema = { ...schemaLayout(avroToIceberg(JSON.stringify(tableValue)).struct, layout), 'schema-id': 0 };
+  const converter = new PartitionConverter(options(layout, tableSchema));
+  converter.addSchemas(new Map([[9, { schemaType: 'AVRO', schema: JSON.stringify(writer), references: [] }]]));
+  const id = (name: string) => tableSchema.fields.find((f) => f.name === name)!.id;
+  const whoId = fieldByPath(tableSchema, 'who.id')!.id;
+  const later = [
+    { name: 'b1', who: { id: 8, nick: 'x' }, payload: 5, counts: { z: 9 }, dropped: 'd' },
+    { name: 'b2', who: { id: 9, nick: 'y' }, payload: 6, counts: {}, dropped: 'd' },
+  ];
+  expect(await converter.append([await buildBatch(values.map((v) => ({ key: 'k', value: frame(v) })), { baseOffset: 0 })])).toMatchObject({ status: 'ok', nextOffset: 3 });
+  const { file: first } = await flushToFile(converter, dir, 'reuse-1');
+  expect(first.recordCount).toBe(3);
+  expect(first.nullValueCounts.get(whoId)).toBe(1);
+  expect(await converter.append([await buildBatch(later.map((v) => ({ key: 'k', value: frame(v) })), { baseOffset: 3 })])).toMatchObject({ status: 'ok', nextOffset: 5 });
+  const { path, file } = await flushToFile(converter, dir, 'reuse-2');
+  expect(await duckRows([path], 'name, who, payload.field0 AS n, map_entries(counts) AS counts, _kafka_metadata.offset AS o', 'o')).toEqual([
+    { name: 'b1', who: { id: 8, nick: 'x' }, n: 5, counts: [{ key: 'z', value: '9' }], o: '3' },
+    { name: 'b2', who: { id: 9, nick: 'y' }, n: 6, counts: [], o: '4' },
+  ]);
+  expect(file.recordCount).toBe(2);
+  expect(file.nullValueCounts.get(whoId)).toBe(0);
+  expect(file.nullValueCounts.get(id('extra'))).toBe(2);
+  expect(file.lowerBounds.get(id('name'))!.toString()).toBe('b1');
+  expect(file.upperBounds.get(id('name'))!.toString()).toBe('b2');
+  // A struct's and a map's leaf columns count this file's values only.
+  expect(file.valueCounts.get(whoId)).toBe(2);
+  expect(file.lowerBounds.get(whoId)!.readInt32LE(0)).toBe(8);
+  const countsKeyId = (fieldByPath(tableSchema, 'counts')!.type as MapType)['key-id'];
+  expect(file.valueCounts.get(countsKeyId)).toBe(1);
 });
 
 test('files are cut at the target size: every record in exactly one file, none far past the target', async () => {
