@@ -153,6 +153,9 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     let parquetBytes = 0;
     let files = 0;
+    const tally = (written: readonly { bytes: Uint8Array }[]) => {
+      for (const f of written) (parquetBytes += f.bytes.length), files++;
+    };
     let sinceFlush = 0;
     // 4 MiB reads, as the coordinator reads the log.
     for (let i = 0; i < batches.length; ) {
@@ -164,14 +167,14 @@ async function main(): Promise<void> {
       }
       const outcome = await converter.append(chunk);
       if (outcome.status !== 'ok') throw new Error(`conversion ${outcome.status}: ${JSON.stringify(outcome).slice(0, 300)}`);
-      for (const f of outcome.files) (parquetBytes += f.bytes.length), files++;
+      tally(outcome.files);
       sinceFlush += bytes;
       if (o.commitMib > 0 && sinceFlush >= o.commitMib * 2 ** 20) {
-        for (const f of await converter.flush()) (parquetBytes += f.bytes.length), files++;
+        tally(await converter.flush());
         sinceFlush = 0;
       }
     }
-    for (const f of await converter.flush()) (parquetBytes += f.bytes.length), files++;
+    tally(await converter.flush());
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;

@@ -164,13 +164,14 @@ export class PartitionConverter {
   private readonly sources = new Map<number, Source[] | null>();
   private dlq: RowColumns;
   /**
-   * The columns of the last file finished, emptied, for the next file to
-   * open: at a steady rate every commit's file grows to about the same size,
-   * and growing a fresh one (doubling, copying, first-touch page faults)
-   * cost a tenth of the conversion of 1 KiB raw values. One is kept, so a
-   * session holds at most one file's memory between commits.
+   * The last file finished, its columns emptied, for the next file to open
+   * (with its decoders, which write into those columns): at a steady rate
+   * every commit's file grows to about the same size, and growing fresh
+   * columns (doubling, copying, first-touch page faults) cost a tenth of the
+   * conversion of 1 KiB raw values. One is kept, so a session holds at most
+   * one file's memory between commits.
    */
-  private spare: RowColumns | null = null;
+  private spare: OpenFile | null = null;
   private done: WrittenFile[] = [];
   nextOffset: number;
   converted = 0;
@@ -459,8 +460,10 @@ export class PartitionConverter {
   }
 
   private openFile(key: string, partition: Record<string, unknown>): OpenFile {
-    const columns = this.spare ?? new RowColumns(this.schema);
+    const spare = this.spare;
     this.spare = null;
+    if (spare !== null) return { ...spare, partition };
+    const columns = new RowColumns(this.schema);
     const root = columns.root;
     const valueColumns = usesSchema(this.opts.layout) && this.opts.layout.flatten ? this.valueStruct().fields.map((f) => root.child(f.name)!) : [root.child(KAFKA_VALUE)!];
     return { columns, partition, decoders: new Map(), kafka: new KafkaColumns(root), valueColumns };
@@ -470,7 +473,7 @@ export class PartitionConverter {
     // Summing every column's size is per-column work: once every 64 rows is close enough to the target.
     if ((file.columns.length & 63) === 0 && file.columns.bytes >= this.opts.targetFileBytes) {
       this.open.delete(key);
-      this.done.push(await this.finish(file.columns, file.partition));
+      this.done.push(await this.finish(file));
     }
   }
 
@@ -555,16 +558,16 @@ export class PartitionConverter {
   private async closeOpenFiles(): Promise<void> {
     for (const [key, file] of this.open) {
       this.open.delete(key);
-      if (file.columns.length > 0) this.done.push(await this.finish(file.columns, file.partition));
+      if (file.columns.length > 0) this.done.push(await this.finish(file));
     }
   }
 
-  /** A table file out of the columns, which become the spare once the Parquet writer has copied them. */
-  private async finish(columns: RowColumns, partition: Record<string, unknown>): Promise<WrittenFile> {
-    const file = await finishFile(columns, partition, this.schema['schema-id'], false);
-    columns.reset();
-    this.spare = columns;
-    return file;
+  /** A table file out of an open one, which becomes the spare once the Parquet writer has copied its columns. */
+  private async finish(file: OpenFile): Promise<WrittenFile> {
+    const written = await finishFile(file.columns, file.partition, this.schema['schema-id'], false);
+    file.columns.reset();
+    this.spare = file;
+    return written;
   }
 }
 
