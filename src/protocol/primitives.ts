@@ -109,40 +109,69 @@ export class Reader {
 
   /** Unsigned varint of at most 32 bits (5 bytes), as Kafka's ByteUtils.readUnsignedVarint. */
   uvarint(): number {
+    // Records carry several varints each, most of one byte: that case first,
+    // and integer shifts up to 28 bits (a power of two per byte showed as
+    // three quarters of this function's time in table conversion profiles).
+    const pos = this.pos;
+    if (pos < this.end) {
+      const b = this.buf[pos];
+      if (b < 0x80) {
+        this.pos = pos + 1;
+        return b;
+      }
+    }
+    return this.uvarintLong();
+  }
+
+  private uvarintLong(): number {
+    const buf = this.buf;
+    let pos = this.pos;
     let value = 0;
-    let shift = 0;
-    for (let i = 0; i < 5; i++) {
-      if (this.pos >= this.end) throw new DecodeError('truncated varint');
-      const b = this.buf[this.pos++];
-      value += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) {
-        if (value > 0xffffffff) throw new DecodeError('varint overflows 32 bits');
+    for (let shift = 0; shift < 28; shift += 7) {
+      if (pos >= this.end) throw new DecodeError('truncated varint');
+      const b = buf[pos++];
+      value |= (b & 0x7f) << shift;
+      if (b < 0x80) {
+        this.pos = pos;
         return value;
       }
-      shift += 7;
     }
-    throw new DecodeError('varint longer than 5 bytes');
+    // The fifth byte holds bits 28-31 only.
+    if (pos >= this.end) throw new DecodeError('truncated varint');
+    const b = buf[pos++];
+    if (b >= 0x80) throw new DecodeError('varint longer than 5 bytes');
+    if (b > 0x0f) throw new DecodeError('varint overflows 32 bits');
+    this.pos = pos;
+    return value + b * 0x10000000;
   }
 
   /** Zig-zag signed varint (32 bits). */
   varint(): number {
     const u = this.uvarint();
-    // zig-zag decode without 32-bit overflow surprises
-    return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+    // u < 2^32, so >>> keeps every bit; the result is a signed 32-bit integer.
+    return (u >>> 1) ^ -(u & 1);
   }
 
   /** Zig-zag signed varlong (64 bits, up to 10 bytes), as a number. */
   varlong(): number {
+    const pos = this.pos;
+    if (pos < this.end) {
+      const b = this.buf[pos];
+      if (b < 0x80) {
+        this.pos = pos + 1;
+        return (b >>> 1) ^ -(b & 1);
+      }
+    }
     let value = 0;
-    let shift = 0;
+    let scale = 1;
     for (let i = 0; i < 10; i++) {
       if (this.pos >= this.end) throw new DecodeError('truncated varlong');
       const b = this.buf[this.pos++];
-      value += (b & 0x7f) * 2 ** shift;
+      value += (b & 0x7f) * scale;
       if ((b & 0x80) === 0) {
         return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
       }
-      shift += 7;
+      scale *= 128;
     }
     throw new DecodeError('varlong longer than 10 bytes');
   }

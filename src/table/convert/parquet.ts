@@ -16,8 +16,22 @@ export interface ParquetFileResult {
   readonly splitOffsets: number[];
 }
 
+/**
+ * zstd, chunk statistics, and no dictionary encoding: arrow-rs tries a
+ * dictionary on every column and falls back to plain only once the
+ * dictionary page is full (it has no parquet-mr-style check that the
+ * dictionary pays), so high-cardinality columns paid for a dictionary they
+ * then dropped. Plain pages under zstd measured smaller as well as faster
+ * (BENCHMARKS.md, 2026-11-23: order events 15.4 → 8.0 MiB, 1 KiB text
+ * values 3.2 → 1.7 MiB, conversion +25–30%).
+ */
 function writerProperties(): wasm.WriterProperties {
-  return new wasm.WriterPropertiesBuilder().setCompression(wasm.Compression.ZSTD).setCreatedBy('Floe (parquet-wasm)').setStatisticsEnabled(wasm.EnabledStatistics.Chunk).build();
+  return new wasm.WriterPropertiesBuilder()
+    .setCompression(wasm.Compression.ZSTD)
+    .setDictionaryEnabled(false)
+    .setCreatedBy('Floe (parquet-wasm)')
+    .setStatisticsEnabled(wasm.EnabledStatistics.Chunk)
+    .build();
 }
 
 export async function writeParquet(columns: RowColumns): Promise<ParquetFileResult> {

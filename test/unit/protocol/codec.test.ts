@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, structCodec } from '../../../src/protocol/codec.js';
 import { ALL_APIS } from '../../../src/protocol/messages/index.js';
-import { Reader, Writer } from '../../../src/protocol/primitives.js';
+import { DecodeError, Reader, Writer } from '../../../src/protocol/primitives.js';
 import { inRange, parseVersions, type FieldSpec, type MessageSpec } from '../../../src/protocol/spec.js';
 
 // A deterministic generator of a value for every field present at a version,
@@ -132,5 +132,56 @@ describe('codec round trips', () => {
   it('caches one compiled codec per version', () => {
     const api = ALL_APIS[0];
     expect(structCodec(api.request, api.maxVersion)).toBe(structCodec(api.request, api.maxVersion));
+  });
+});
+
+describe('varints', () => {
+  // Kafka's ByteUtils in plain arithmetic: the reference the fast paths must agree with, byte for byte and error for error.
+  function referenceUvarint(bytes: Buffer): { value: number; length: number } | 'error' {
+    let value = 0;
+    for (let i = 0; i < 5; i++) {
+      if (i >= bytes.length) return 'error';
+      const b = bytes[i];
+      value += (b & 0x7f) * 2 ** (7 * i);
+      if ((b & 0x80) === 0) return value > 0xffffffff ? 'error' : { value, length: i + 1 };
+    }
+    return 'error';
+  }
+
+  it('round-trips the boundaries of every varint length, signed and unsigned', () => {
+    const unsigned = [0, 1, 0x7f, 0x80, 0x3fff, 0x4000, 0x1fffff, 0x200000, 0xfffffff, 0x10000000, 0x7fffffff, 0x80000000, 0xffffffff];
+    const signed = [0, -1, 1, -64, 64, -65, 8191, -8192, 2 ** 30, -(2 ** 31), 2 ** 31 - 1];
+    const longs = [0, -1, 63, -64, 64, 2 ** 31, -(2 ** 31) - 1, 2 ** 40 + 3, -(2 ** 50), 2 ** 52 - 1, -(2 ** 52)]; // beyond 2^53 the zig-zag of a number is inexact;
+    const w = new Writer();
+    for (const v of unsigned) w.uvarint(v);
+    for (const v of signed) w.varint(v);
+    for (const v of longs) w.varlong(v);
+    const r = new Reader(w.toBuffer());
+    expect(unsigned.map(() => r.uvarint())).toEqual(unsigned);
+    expect(signed.map(() => r.varint())).toEqual(signed);
+    expect(longs.map(() => r.varlong())).toEqual(longs);
+    expect(r.remaining).toBe(0);
+  });
+
+  it('reads hostile bytes as the reference does: the same value and length, or an error', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) & 0xff;
+    for (let n = 0; n < 20_000; n++) {
+      // Continuation bits more often than chance, so long and runaway varints come up.
+      const bytes = Buffer.from(Array.from({ length: 1 + (n % 7) }, () => (random() < 200 ? random() | 0x80 : random() & 0x7f)));
+      const expected = referenceUvarint(bytes);
+      const r = new Reader(bytes);
+      if (expected === 'error') expect(() => r.uvarint(), bytes.toString('hex')).toThrow(DecodeError);
+      else {
+        expect(r.uvarint(), bytes.toString('hex')).toBe(expected.value);
+        expect(r.pos).toBe(expected.length);
+      }
+    }
+  });
+
+  it('stops at the end of its window, not at the end of the buffer', () => {
+    const r = new Reader(Buffer.from([0x80, 0x01]), 0, 1);
+    expect(() => r.uvarint()).toThrow('truncated varint');
+    expect(() => new Reader(Buffer.from([0x80, 0x01]), 0, 1).varlong()).toThrow('truncated varlong');
   });
 });
