@@ -165,7 +165,7 @@ describe('varints', () => {
 
   it('reads hostile bytes as the reference does: the same value and length, or an error', () => {
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) & 0xff;
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) & 0xff;
     for (let n = 0; n < 20_000; n++) {
       // Continuation bits more often than chance, so long and runaway varints come up.
       const bytes = Buffer.from(Array.from({ length: 1 + (n % 7) }, () => (random() < 200 ? random() | 0x80 : random() & 0x7f)));

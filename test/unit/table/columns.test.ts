@@ -1,11 +1,12 @@
 // Rows → Arrow columns → Parquet: the statistics manifests carry (value,
 // null and NaN counts, truncated bounds in single-value encoding) and a file
 // DuckDB reads back with the same values and an Iceberg field id per column.
+import { isUtf8 } from 'node:buffer';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { RowColumns } from '../../../src/table/convert/columns.js';
+import { PrimitiveColumn, RowColumns, type ColumnStats } from '../../../src/table/convert/columns.js';
 import { writeParquet } from '../../../src/table/convert/parquet.js';
 import type { StructType } from '../../../src/table/iceberg/types.js';
 import { duckRows, parquetFieldIds } from '../../helpers/iceberg.js';
@@ -51,6 +52,53 @@ describe('RowColumns', () => {
     // Longs arrive as numbers (as avsc decodes them) or bigints; bounds compare across both.
     expect(s.lowerBounds.get(7)!.readBigInt64LE()).toBe(-3n);
     expect(s.upperBounds.get(7)!.readBigInt64LE()).toBe(2n ** 40n);
+  });
+
+  test('bytes bounds are the unsigned byte-order minimum and maximum, whatever prefixes the values share', () => {
+    let seed = 11;
+    const random = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    // Few byte values, so values share long prefixes and differ where a word and a byte comparison could disagree.
+    const alphabet = [0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff];
+    for (let trial = 0; trial < 200; trial++) {
+      const column = new PrimitiveColumn('binary', 1);
+      const values = Array.from({ length: 1 + random(40) }, () => Buffer.from(Array.from({ length: random(17) }, () => alphabet[random(alphabet.length)])));
+      const src = Buffer.concat(values);
+      let at = 0;
+      for (const v of values) {
+        column.pushSlice(src, at, at + v.length);
+        at += v.length;
+      }
+      const sorted = [...values].sort(Buffer.compare);
+      const out = new Map<number, ColumnStats>();
+      column.collectStats(out, true);
+      expect(Buffer.from(out.get(1)!.lower as Uint8Array).toString('hex'), `trial ${trial}`).toBe(sorted[0].toString('hex'));
+      expect(Buffer.from(out.get(1)!.upper as Uint8Array).toString('hex'), `trial ${trial}`).toBe(sorted[sorted.length - 1].toString('hex'));
+    }
+  });
+
+  test('a string pushed as bytes is refused exactly when it is not UTF-8, and taken with replacement characters when lossy', () => {
+    let seed = 5;
+    const random = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    // Lead bytes, continuation bytes and the edges of overlongs, surrogates and U+10FFFF, in short and long values.
+    const alphabet = [0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf4, 0xf5, 0xff];
+    let refused = 0;
+    const column = new PrimitiveColumn('string', 1);
+    const filler = Buffer.from('é'.repeat(40));
+    for (let trial = 0; trial < 20_000; trial++) {
+      const bytes = Buffer.from(Array.from({ length: 1 + random(trial % 10 === 0 ? 60 : 6) }, () => alphabet[random(alphabet.length)]));
+      // Continuation bytes left behind past the value (reset keeps the buffer) must not complete a sequence cut short.
+      column.reset();
+      column.pushSlice(filler, 0, filler.length);
+      column.reset();
+      if (isUtf8(bytes)) column.pushSlice(bytes, 0, bytes.length);
+      else {
+        refused++;
+        expect(() => column.pushSlice(bytes, 0, bytes.length), bytes.toString('hex')).toThrow('not valid UTF-8');
+        column.pushSlice(bytes, 0, bytes.length, true);
+      }
+      expect(column.length, bytes.toString('hex')).toBe(1);
+    }
+    expect(refused).toBeGreaterThan(1000);
   });
 
   test('a Parquet file DuckDB reads back with the same values and an Iceberg field id on every column', async () => {
