@@ -110,3 +110,10 @@ export async function parquetFieldIds(file: string): Promise<{ name: string; fie
   const reader = await (await duck).runAndReadAll(`SELECT name, field_id FROM parquet_schema('${file.replace(/'/g, "''")}')`);
   return (reader.getRowObjectsJson() as { name: string; field_id: number | string | null }[]).map((r) => ({ name: r.name, fieldId: r.field_id === null ? null : Number(r.field_id) }));
 }
+
+/** DuckDB's view of a Parquet footer: each column chunk's path and encodings (e.g. "PLAIN, RLE_DICTIONARY"), by row group. */
+export async function parquetEncodings(file: string): Promise<{ path: string; encodings: string }[]> {
+  duck ??= DuckDBInstance.create(':memory:').then((d) => d.connect());
+  const reader = await (await duck).runAndReadAll(`SELECT path_in_schema, encodings FROM parquet_metadata('${file.replace(/'/g, "''")}') ORDER BY row_group_id, column_id`);
+  return (reader.getRowObjectsJson() as { path_in_schema: string; encodings: string }[]).map((r) => ({ path: r.path_in_schema, encodings: r.encodings }));
+}

@@ -44,6 +44,10 @@ export interface ColumnStats {
   upper: PrimitiveValue | null;
 }
 
+/** Values sampled per column to choose Parquet dictionaries (PrimitiveColumn.repeats), and the fewest worth a choice. */
+const DICTIONARY_SAMPLE = 1024;
+const DICTIONARY_MIN_SAMPLE = 64;
+
 /** Bounds of strings and binaries are truncated to this many characters/bytes, as Iceberg's default metrics mode truncate(16). */
 const BOUND_TRUNCATE = 16;
 
@@ -113,6 +117,9 @@ class Validity {
   }
   bitmap(): Uint8Array | undefined {
     return this.bits?.view();
+  }
+  isValid(index: number): boolean {
+    return this.bits === null || (this.bits.buf[index >> 3] & (1 << (index & 7))) !== 0;
   }
   reset(): void {
     this.bits = null;
@@ -379,6 +386,24 @@ export class PrimitiveColumn implements Column {
     if (this.upper === null || x > (this.upper as number)) this.upper = x;
     this.length++;
     this.bytes = this.values.length + this.length;
+  }
+
+  /**
+   * Whether the values repeat enough for a Parquet dictionary to pay: in an
+   * evenly spread sample of the non-null values, a quarter or more are
+   * repeats. Strings and binaries only (see parquet.ts).
+   */
+  repeats(): boolean {
+    if (this.kind !== 'utf8' && this.kind !== 'binary') return false;
+    const step = Math.max(1, Math.floor(this.length / DICTIONARY_SAMPLE));
+    const seen = new Set<string>();
+    let sampled = 0;
+    for (let i = 0; i < this.length && sampled < DICTIONARY_SAMPLE; i += step) {
+      if (!this.validity.isValid(i)) continue;
+      seen.add(this.buffer.toString('latin1', this.offsets.get(i), this.offsets.get(i + 1)));
+      sampled++;
+    }
+    return sampled >= DICTIONARY_MIN_SAMPLE && seen.size * 4 <= sampled * 3;
   }
 
   reset(): void {
@@ -946,6 +971,11 @@ export class RowColumns {
 
   fields(): Field[] {
     return (this.root.arrowType() as Struct).children;
+  }
+
+  /** Top-level string and binary columns whose values repeat (PrimitiveColumn.repeats), by name. */
+  repeatingColumns(): string[] {
+    return this.root.children.filter((c) => c.column instanceof PrimitiveColumn && c.column.repeats()).map((c) => c.field.name);
   }
 
   finish(): Data<Struct> {

@@ -17,21 +17,24 @@ export interface ParquetFileResult {
 }
 
 /**
- * zstd, chunk statistics, and no dictionary encoding: arrow-rs tries a
- * dictionary on every column and falls back to plain only once the
- * dictionary page is full (it has no parquet-mr-style check that the
- * dictionary pays), so high-cardinality columns paid for a dictionary they
- * then dropped. Plain pages under zstd measured smaller as well as faster
- * (BENCHMARKS.md, 2026-11-23: order events 15.4 → 8.0 MiB, 1 KiB text
- * values 3.2 → 1.7 MiB, conversion +25–30%).
+ * zstd, chunk statistics, and dictionary encoding only for the top-level
+ * string and binary columns whose values repeat (RowColumns.repeatingColumns).
+ * arrow-rs tries a dictionary on every column and drops it only once its
+ * page is full (it has no parquet-mr-style check that the dictionary pays),
+ * so high-cardinality columns paid for a dictionary they then dropped; on
+ * order events, plain pages under zstd measured smaller as well as faster
+ * (BENCHMARKS.md, 2026-11-23: 15.4 → 8.0 MiB, conversion +25–30%). Repeating
+ * values (a status, a country, a payload resent) still get one. parquet-wasm
+ * names a column by one path segment, so nested columns stay plain.
  */
-function writerProperties(): wasm.WriterProperties {
-  return new wasm.WriterPropertiesBuilder()
+function writerProperties(dictionaryColumns: readonly string[]): wasm.WriterProperties {
+  let builder = new wasm.WriterPropertiesBuilder()
     .setCompression(wasm.Compression.ZSTD)
     .setDictionaryEnabled(false)
     .setCreatedBy('Floe (parquet-wasm)')
-    .setStatisticsEnabled(wasm.EnabledStatistics.Chunk)
-    .build();
+    .setStatisticsEnabled(wasm.EnabledStatistics.Chunk);
+  for (const name of dictionaryColumns) builder = builder.setColumnDictionaryEnabled(name, true);
+  return builder.build();
 }
 
 export async function writeParquet(columns: RowColumns): Promise<ParquetFileResult> {
@@ -40,7 +43,7 @@ export async function writeParquet(columns: RowColumns): Promise<ParquetFileResu
   const ipc = tableToIPC(new Table(batch), 'stream');
   // writeParquet consumes its Table and its properties, so both are made per call.
   const table = wasm.Table.fromIPCStream(ipc);
-  const bytes = wasm.writeParquet(table, writerProperties());
+  const bytes = wasm.writeParquet(table, writerProperties(columns.repeatingColumns()));
   const { columnSizes, splitOffsets } = await footerFacts(bytes, [...leafTypes(columns.schema).keys()]);
   return { bytes, columnSizes, splitOffsets };
 }

@@ -48,6 +48,16 @@ describe.each(objectStoreKinds())('ObjectStore contract: $name', (kind) => {
     expect(await store.head('s3stream/0b/2')).toEqual({ key: 's3stream/0b/2', size: 70_010 });
   });
 
+  it('puts objects of several MiB from parts of odd sizes, and reads ranges across them', async () => {
+    const parts = [randomBytes(5 * 2 ** 20 + 3), randomBytes(0), randomBytes(17), randomBytes(4 * 2 ** 20 - 5), randomBytes(1)];
+    const whole = Buffer.concat(parts);
+    await store.put('iceberg/t/data/big.parquet', parts);
+    expect((await store.get('iceberg/t/data/big.parquet')).equals(whole)).toBe(true);
+    const across = { start: 4 * 2 ** 20 - 10, end: 8 * 2 ** 20 + 10 };
+    expect((await store.get('iceberg/t/data/big.parquet', across)).equals(whole.subarray(across.start, across.end))).toBe(true);
+    expect(await store.head('iceberg/t/data/big.parquet')).toEqual({ key: 'iceberg/t/data/big.parquet', size: whole.length });
+  });
+
   it('reads exact byte ranges, including the last byte and an empty range', async () => {
     const data = randomBytes(50_000);
     await store.put('k', data);

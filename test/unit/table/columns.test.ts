@@ -9,7 +9,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { PrimitiveColumn, RowColumns, type ColumnStats } from '../../../src/table/convert/columns.js';
 import { writeParquet } from '../../../src/table/convert/parquet.js';
 import type { StructType } from '../../../src/table/iceberg/types.js';
-import { duckRows, parquetFieldIds } from '../../helpers/iceberg.js';
+import { duckRows, parquetEncodings, parquetFieldIds } from '../../helpers/iceberg.js';
 
 const schema: StructType = {
   type: 'struct',
@@ -116,5 +116,34 @@ describe('RowColumns', () => {
     ]);
     const ids = Object.fromEntries((await parquetFieldIds(file)).map((c) => [c.name, c.fieldId]));
     expect(ids).toMatchObject({ name: 1, score: 2, tags: 3, element: 5, at: 4, day: 6, seq: 7 });
+  });
+
+  test('Parquet dictionaries only for top-level strings and binaries whose values repeat', async () => {
+    const dictSchema: StructType = {
+      type: 'struct',
+      fields: [
+        { id: 1, name: 'status', required: false, type: 'string' },
+        { id: 2, name: 'order_id', required: false, type: 'string' },
+        { id: 3, name: 'payload', required: false, type: 'binary' },
+        { id: 4, name: 'address', required: false, type: { type: 'struct', fields: [{ id: 5, name: 'country', required: false, type: 'string' }] } },
+      ],
+    };
+    const cols = new RowColumns(dictSchema);
+    const payloads = Array.from({ length: 50 }, (_, i) => Buffer.alloc(100, i));
+    // Nulls do not count as repeats: a mostly-null unique column stays plain.
+    for (let i = 0; i < 5000; i++) {
+      cols.push({ status: ['new', 'paid', 'shipped'][i % 3], order_id: i % 2 === 0 ? null : `order-${i}`, payload: payloads[i % 50], address: { country: 'FR' } });
+    }
+    expect(cols.repeatingColumns()).toEqual(['status', 'payload']);
+    const file = join(dir, 'dictionaries.parquet');
+    writeFileSync(file, (await writeParquet(cols)).bytes);
+    const encodings = Object.fromEntries((await parquetEncodings(file)).map((c) => [c.path, c.encodings]));
+    expect(encodings.status).toContain('RLE_DICTIONARY');
+    expect(encodings.payload).toContain('RLE_DICTIONARY');
+    expect(encodings.order_id).not.toContain('DICTIONARY');
+    expect(encodings['address, country'] ?? encodings['address.country']).not.toContain('DICTIONARY');
+    const rows = await duckRows([file], 'status, order_id, hex(payload) AS payload, address.country AS country', 'order_id');
+    expect(rows.length).toBe(5000);
+    expect(rows.find((r) => r.order_id === 'order-7')).toEqual({ status: 'paid', order_id: 'order-7', payload: Buffer.alloc(100, 7).toString('hex').toUpperCase(), country: 'FR' });
   });
 });
