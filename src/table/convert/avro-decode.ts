@@ -22,11 +22,17 @@ import { type Column, ListColumn, MapColumn, PrimitiveColumn, StructColumn } fro
 /** Where the decoder is in one datum: buf[pos, end). */
 export class AvroCursor {
   buf: Buffer = Buffer.alloc(0);
+  /** buf as a DataView, for floats and doubles: Buffer's readDoubleLE copies byte by byte in JavaScript. */
+  view = new DataView(this.buf.buffer, this.buf.byteOffset, 0);
   pos = 0;
   end = 0;
 
   reset(buf: Buffer, start: number, end: number): void {
-    this.buf = buf;
+    // A batch's records share one buffer: one view per batch.
+    if (buf !== this.buf) {
+      this.buf = buf;
+      this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
     this.pos = start;
     this.end = end;
   }
@@ -114,12 +120,12 @@ function readDecimalSpan(c: AvroCursor, fixedSize: number): number {
 
 function readFloat(c: AvroCursor): number {
   const start = readFixed(c, 4);
-  return c.buf.readFloatLE(start);
+  return c.view.getFloat32(start, true);
 }
 
 function readDouble(c: AvroCursor): number {
   const start = readFixed(c, 8);
-  return c.buf.readDoubleLE(start);
+  return c.view.getFloat64(start, true);
 }
 
 function readIndex(c: AvroCursor, count: number, what: string): number {
