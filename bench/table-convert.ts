@@ -9,13 +9,18 @@
 //                          [--commit-mib 0] (flush a file after every N MiB of batches, as each commit interval
 //                                            does in a broker; 0: one flush at the end of each run)
 //
+// Runs under the broker's V8 flags (src/cli/node-flags.ts), restarting
+// itself with them when they are missing.
+//
 // Prints input MiB/s and records/s per CPU-second (process.cpuUsage: the
 // conversion is single-threaded; parquet-wasm runs on this thread too),
 // and the Parquet bytes written. Issue 6's target: ≥ 50 MiB/s per core.
 
 import avro from 'avsc';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { missingNodeFlags } from '../src/cli/node-flags.js';
 import { buildBatch } from '../src/protocol/records/builder.js';
 import { avroToIceberg } from '../src/table/convert/avro-schema.js';
 import { PartitionConverter } from '../src/table/convert/converter.js';
@@ -195,7 +200,14 @@ function post(session: Session, method: string): Promise<unknown> {
   return new Promise((resolve, reject) => session.post(method, (err, result) => (err ? reject(err) : resolve(result))));
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+// Conversion runs in a broker's worker threads, under the V8 flags the broker starts with: the bench does too.
+const missing = missingNodeFlags();
+if (missing.length > 0) {
+  const child = spawnSync(process.execPath, [...process.execArgv, ...missing, ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exit(child.status ?? 1);
+} else {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -329,7 +329,7 @@ function compileMap(w: avro.types.MapType, map: MapColumn | null): Decode {
     for (let n = readBlockCount(c, false); n !== 0; n = readBlockCount(c, false)) {
       for (let i = 0; i < n; i++) {
         const start = readSpan(c);
-        keys?.pushSlice(c.buf, start, c.pos);
+        keys?.pushSlice(c.buf, start, c.pos, false, c.view);
         value(c);
       }
     }
@@ -383,18 +383,18 @@ function compilePrimitive(w: avro.Type, p: PrimitiveColumn | null): Decode {
       }
       return (c) => {
         const start = readSpan(c);
-        p?.pushSlice(c.buf, start, c.pos);
+        p?.pushSlice(c.buf, start, c.pos, false, c.view);
       };
     case 'bytes':
       return (c) => {
         const start = readSpan(c);
-        p?.pushSlice(c.buf, start, c.pos);
+        p?.pushSlice(c.buf, start, c.pos, false, c.view);
       };
     case 'fixed': {
       const size = (w as avro.types.FixedType).size;
       return (c) => {
         const start = readFixed(c, size);
-        p?.pushSlice(c.buf, start, c.pos);
+        p?.pushSlice(c.buf, start, c.pos, false, c.view);
       };
     }
     case 'enum': {
