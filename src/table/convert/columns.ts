@@ -599,7 +599,6 @@ export class PrimitiveColumn implements Column {
   }
 }
 
-/** Unsigned byte order of buf[start, end) against `b`'s bytes. */
 /**
  * A string's or binary's running bound, as bytes. Values are compared with
  * it a 32-bit word at a time: a DataView reads big-endian, so words compare
