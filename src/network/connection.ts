@@ -12,6 +12,23 @@ import type { Logger } from 'pino';
 import { decodeRequest, UnanswerableRequestError, type DecodedRequest } from '../protocol/frame.js';
 import { DecodeError } from '../protocol/primitives.js';
 import { FrameDecoder, FrameTooLargeError } from './frame-decoder.js';
+import { readIntoUserBuffers } from './user-buffer.js';
+
+/**
+ * Reads between frames go to fresh chunks of this size: a frame that fits
+ * is a view of its chunk, and a larger one is copied only as far as this
+ * before the rest of it is read in place (FrameDecoder.readTarget).
+ */
+const READ_CHUNK_BYTES = 16 * 1024;
+
+/**
+ * Frames up to this size are read in place once their size is known, so
+ * their buffer is allocated before their bytes arrive: this much per
+ * connection at most. Kafka producers send requests of up to
+ * max.request.size, 1 MiB by default; larger frames are assembled from
+ * chunks as they come.
+ */
+const DIRECT_READ_MAX_BYTES = 1024 * 1024;
 
 export interface RequestContext {
   readonly connectionId: string;
@@ -48,6 +65,8 @@ export class Connection {
   private processing = false;
   private closed = false;
   private paused = false;
+  /** Whether the socket's current read buffer is the decoder's readTarget (else a fresh chunk). */
+  private readingTarget = false;
 
   constructor(
     readonly id: string,
@@ -57,10 +76,16 @@ export class Connection {
     private readonly log: Logger,
     private readonly onClose: (c: Connection) => void,
   ) {
-    this.decoder = new FrameDecoder(opts.maxFrameBytes);
+    this.decoder = new FrameDecoder(opts.maxFrameBytes, DIRECT_READ_MAX_BYTES);
     socket.setNoDelay(true);
     if (opts.idleTimeoutMs > 0) socket.setTimeout(opts.idleTimeoutMs);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // The server accepts sockets paused, so that they can be switched to reads into chosen buffers before the first byte.
+    const direct = readIntoUserBuffers(
+      socket,
+      () => this.nextReadBuffer(),
+      (n, buf) => this.onRead(n, buf),
+    );
+    if (!direct) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('timeout', () => this.close('idle timeout'));
     socket.on('error', (err) => this.log.debug({ conn: this.id, err: err.message }, 'socket error'));
     socket.on('close', () => {
@@ -68,24 +93,45 @@ export class Connection {
       this.onClose(this);
     });
     socket.on('drain', () => this.maybeResume());
+    socket.resume();
+  }
+
+  /** The buffer the socket reads into next: the rest of a frame under way, or a fresh chunk. */
+  private nextReadBuffer(): Buffer {
+    const target = this.closed ? null : this.decoder.readTarget();
+    this.readingTarget = target !== null;
+    return target ?? Buffer.allocUnsafe(READ_CHUNK_BYTES);
+  }
+
+  /** n bytes read into the buffer nextReadBuffer gave; false stops reading. */
+  private onRead(n: number, buf: Buffer): boolean {
+    if (this.closed) return false;
+    if (this.readingTarget) return this.accept(() => this.decoder.filled(n));
+    return this.accept(() => this.decoder.push(buf.subarray(0, n)));
   }
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    this.accept(() => this.decoder.push(chunk));
+  }
+
+  /** Frames the decoder completed, queued for handling; false (and the connection closed) for an oversized frame. */
+  private accept(decode: () => Buffer[]): boolean {
     let frames: Buffer[];
     try {
-      frames = this.decoder.push(chunk);
+      frames = decode();
     } catch (err) {
       if (err instanceof FrameTooLargeError) {
         this.log.warn({ conn: this.id, remote: this.socket.remoteAddress, reason: err.message }, 'closing connection: oversized frame');
         this.close(err.message);
-        return;
+        return false;
       }
       throw err;
     }
     for (const f of frames) this.frames.push(f);
     this.maybePause();
     void this.pump();
+    return true;
   }
 
   private maybePause(): void {

@@ -1,7 +1,10 @@
 // Splits a TCP byte stream into Kafka request frames (int32 size + body).
 // A frame that fits in one socket chunk is handed on as a view of it (no
-// copy); only frames spanning chunks are assembled. Memory is bounded by what
-// the peer actually sent, never by the size it claims.
+// copy). A frame spanning chunks is assembled, or, where the socket can read
+// into a buffer it is given (readTarget), read straight into its own buffer
+// once its size is known: then only the part that came with its header is
+// copied. Memory is bounded by what the peer actually sent, plus at most one
+// frame of up to directMaxBytes allocated ahead of its bytes.
 
 export class FrameTooLargeError extends Error {
   override readonly name = 'FrameTooLargeError';
@@ -11,15 +14,56 @@ export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private frameSize = -1;
+  /** The frame being read in place (readTarget), and how much of it has arrived. */
+  private target: Buffer | null = null;
+  private targetFilled = 0;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(
+    private readonly maxFrameBytes: number,
+    private readonly directMaxBytes = 0,
+  ) {}
 
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.target === null ? this.buffered : this.targetFilled;
+  }
+
+  /**
+   * Where the next socket read should land: the rest of the frame under
+   * way, when its size is known and at most directMaxBytes, so that its
+   * bytes arrive in its own buffer (the ones buffered so far are moved into
+   * it); null when the next read should go to a fresh chunk, given to push().
+   */
+  readTarget(): Buffer | null {
+    if (this.target !== null) return this.target.subarray(this.targetFilled);
+    if (this.frameSize < 0 || this.frameSize > this.directMaxBytes || this.buffered >= this.frameSize) return null;
+    const frame = Buffer.allocUnsafe(this.frameSize);
+    let filled = 0;
+    for (const c of this.chunks) {
+      c.copy(frame, filled);
+      filled += c.length;
+    }
+    this.chunks = [];
+    this.buffered = 0;
+    this.target = frame;
+    this.targetFilled = filled;
+    return frame.subarray(filled);
+  }
+
+  /** n bytes were read into the last readTarget(): the frame, once complete. */
+  filled(n: number): Buffer[] {
+    const frame = this.target;
+    if (frame === null || n < 0 || this.targetFilled + n > frame.length) throw new Error(`${n} bytes read past the frame under way`);
+    this.targetFilled += n;
+    if (this.targetFilled < frame.length) return [];
+    this.target = null;
+    this.targetFilled = 0;
+    this.frameSize = -1;
+    return [frame];
   }
 
   /** Adds bytes and returns every frame body now complete. Throws FrameTooLargeError. */
   push(chunk: Buffer): Buffer[] {
+    if (this.target !== null) throw new Error('a chunk pushed while a frame is read in place');
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     const frames: Buffer[] = [];
@@ -40,6 +84,8 @@ export class FrameDecoder {
   }
 
   private take(n: number): Buffer {
+    // An empty frame may follow its size at the very end of a read, with no chunk left to view.
+    if (n === 0) return Buffer.alloc(0);
     const first = this.chunks[0];
     let out: Buffer;
     if (first.length >= n) {

@@ -21,7 +21,8 @@ export class KafkaServer {
 
   listen(host: string, port: number): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
-      const server = createServer({ noDelay: true }, (socket) => {
+      // Paused: a Connection switches its socket to reads into chosen buffers before reading.
+      const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
         const id = `${socket.remoteAddress}:${socket.remotePort}-${this.nextId++}`;
         const conn = new Connection(id, socket, this.dispatcher, this.opts, this.log, (c) => this.connections.delete(c));
         this.connections.add(conn);

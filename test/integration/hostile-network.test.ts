@@ -100,4 +100,30 @@ describe('a live broker under hostile requests', () => {
     // and the decoder refused plenty of frames, so this exercised both paths
     expect(captured.lines.filter((l) => l.msg === 'closing connection: request cannot be parsed or is not supported').length).toBeGreaterThan(10);
   });
+
+  it('closes connections that send an empty frame, half of a 900 KB frame, or a frame past the maximum, and keeps serving', async () => {
+    const before = captured.lines.length;
+    const empty = await RawClient.connect(broker.port);
+    // A size of 0 that ends the read: nothing follows it.
+    empty.writeRaw(Buffer.from([0, 0, 0, 0]));
+    const half = await RawClient.connect(broker.port);
+    // Read in place once its size is known (frames up to 1 MiB): the peer then goes away halfway.
+    half.writeRaw(Buffer.concat([Buffer.from([0, 0x0d, 0xbb, 0xa0]), Buffer.alloc(450_000, 7)]));
+    const huge = await RawClient.connect(broker.port);
+    huge.writeRaw(Buffer.from([0x7f, 0xff, 0xff, 0xff, 1, 2, 3]));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(empty.closed).toBe(true);
+    expect(huge.closed).toBe(true);
+    expect(half.closed).toBe(false);
+    half.close();
+
+    const c = await RawClient.connect(broker.port);
+    const versions = await c.request(ApiVersions, 3, { clientSoftwareName: 'after', clientSoftwareVersion: '1' });
+    expect(versions.errorCode).toBe(0);
+    c.close();
+    const lines = captured.lines.slice(before);
+    expect(lines.filter((l) => l.msg === 'closing connection: request cannot be parsed or is not supported').length).toBe(1);
+    expect(lines.filter((l) => l.msg === 'closing connection: oversized frame').length).toBe(1);
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+  });
 });

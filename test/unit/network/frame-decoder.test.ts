@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { FrameDecoder, FrameTooLargeError } from '../../../src/network/frame-decoder.js';
+
+function framed(bodies: readonly Buffer[]): Buffer {
+  return Buffer.concat(bodies.flatMap((b) => [Buffer.from([b.length >>> 24, (b.length >>> 16) & 0xff, (b.length >>> 8) & 0xff, b.length & 0xff]), b]));
+}
+
+/** A seeded generator, so a failure can be replayed. */
+function rng(seed: number): (n: number) => number {
+  let x = seed >>> 0;
+  return (n) => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return Math.floor((x / 2 ** 32) * n);
+  };
+}
+
+/**
+ * Feeds `stream` to the decoder as a socket with reads into chosen buffers
+ * would (Connection): each read lands in readTarget() when there is one,
+ * else in a fresh chunk of `chunk` bytes, and carries at most `maxRead`
+ * bytes (what the peer has sent so far).
+ */
+function readAll(decoder: FrameDecoder, stream: Buffer, chunk: number, random: (n: number) => number): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  while (at < stream.length) {
+    const target = decoder.readTarget();
+    const buf = target ?? Buffer.alloc(chunk);
+    const n = Math.min(buf.length, stream.length - at, 1 + random(70_000));
+    stream.copy(buf, 0, at, at + n);
+    at += n;
+    out.push(...(target !== null ? decoder.filled(n) : decoder.push(buf.subarray(0, n))));
+  }
+  return out;
+}
+
+describe('FrameDecoder', () => {
+  it('gives every frame back byte for byte, read in place or from chunks, whatever the read sizes', () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const random = rng(seed);
+      const bodies = Array.from({ length: 40 }, () => randomBytes([0, 1, 100, 16_380, 16_400, 100_000, 300_000][random(7)] + random(3)));
+      const stream = framed(bodies);
+      // Frames up to 200 KB read in place, larger ones assembled.
+      const frames = readAll(new FrameDecoder(1 << 20, 200_000), stream, 16 * 1024, random);
+      expect(frames.length, `seed ${seed}`).toBe(bodies.length);
+      frames.forEach((f, i) => expect(f.equals(bodies[i]), `seed ${seed}, frame ${i}`).toBe(true));
+    }
+  });
+
+  it('reads a large frame into its own buffer, copying only what came with its header', () => {
+    const body = randomBytes(100_000);
+    const stream = framed([body]);
+    const decoder = new FrameDecoder(1 << 20, 1 << 20);
+    expect(decoder.push(stream.subarray(0, 16 * 1024))).toEqual([]);
+    const target = decoder.readTarget()!;
+    expect(target.length).toBe(100_000 + 4 - 16 * 1024);
+    // The rest of the frame is read where the frame lives: the buffer given back is the one read into.
+    stream.copy(target, 0, 16 * 1024);
+    const [frame] = decoder.filled(target.length);
+    expect(frame.equals(body)).toBe(true);
+    expect(frame.buffer).toBe(target.buffer);
+    expect(decoder.readTarget()).toBeNull();
+  });
+
+  it('refuses a frame claiming more than the maximum before anything is allocated, and holds no more than was sent of a smaller one', () => {
+    const decoder = new FrameDecoder(1000, 1000);
+    expect(() => decoder.push(Buffer.from([0, 0, 0x03, 0xe9]))).toThrow(FrameTooLargeError);
+    expect(() => new FrameDecoder(1000, 1000).push(Buffer.from([0xff, 0xff, 0xff, 0xff]))).toThrow(FrameTooLargeError);
+    const big = new FrameDecoder(1 << 30, 1 << 20);
+    // Past directMaxBytes, nothing is allocated ahead: the frame is assembled from what arrives.
+    expect(big.push(Buffer.from([0x10, 0, 0, 0, 1, 2, 3]))).toEqual([]);
+    expect(big.readTarget()).toBeNull();
+    expect(big.bufferedBytes).toBe(3);
+  });
+
+  it('takes an empty frame whose size ends a read (the size was once read past the last chunk)', () => {
+    const decoder = new FrameDecoder(1000, 1000);
+    expect(decoder.push(Buffer.from([0, 0, 0, 0]))).toEqual([Buffer.alloc(0)]);
+    expect(decoder.push(Buffer.from([0, 0, 0, 1, 9]))).toEqual([Buffer.from([9])]);
+  });
+
+  it('will not take a chunk while a frame is read in place, nor more bytes than the frame has room for', () => {
+    const decoder = new FrameDecoder(1 << 20, 1 << 20);
+    decoder.push(framed([Buffer.alloc(50_000)]).subarray(0, 10));
+    const target = decoder.readTarget()!;
+    expect(() => decoder.push(Buffer.alloc(1))).toThrow('read in place');
+    expect(() => decoder.filled(target.length + 1)).toThrow('past the frame');
+  });
+});
