@@ -1,18 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FrameDecoder, FrameTooLargeError } from '../../../src/network/frame-decoder.js';
+import { seededRandom } from '../../helpers/random.js';
 
 function framed(bodies: readonly Buffer[]): Buffer {
   return Buffer.concat(bodies.flatMap((b) => [Buffer.from([b.length >>> 24, (b.length >>> 16) & 0xff, (b.length >>> 8) & 0xff, b.length & 0xff]), b]));
-}
-
-/** A seeded generator, so a failure can be replayed. */
-function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0;
-  return (n) => {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    return Math.floor((x / 2 ** 32) * n);
-  };
 }
 
 /**
@@ -38,7 +30,7 @@ function readAll(decoder: FrameDecoder, stream: Buffer, chunk: number, random: (
 describe('FrameDecoder', () => {
   it('gives every frame back byte for byte, read in place or from chunks, whatever the read sizes', () => {
     for (let seed = 1; seed <= 30; seed++) {
-      const random = rng(seed);
+      const random = seededRandom(seed).int;
       const bodies = Array.from({ length: 40 }, () => randomBytes([0, 1, 100, 16_380, 16_400, 100_000, 300_000][random(7)] + random(3)));
       const stream = framed(bodies);
       // Frames up to 200 KB read in place, larger ones assembled.

@@ -3,6 +3,7 @@ import { decodeMessage, encodeMessage, structCodec } from '../../../src/protocol
 import { ALL_APIS } from '../../../src/protocol/messages/index.js';
 import { DecodeError, Reader, Writer } from '../../../src/protocol/primitives.js';
 import { inRange, parseVersions, type FieldSpec, type MessageSpec } from '../../../src/protocol/spec.js';
+import { seededRandom } from '../../helpers/random.js';
 
 // A deterministic generator of a value for every field present at a version,
 // with non-default contents so that a field dropped or misplaced by the codec
@@ -164,8 +165,8 @@ describe('varints', () => {
   });
 
   it('reads hostile bytes as the reference does: the same value and length, or an error', () => {
-    let seed = 7;
-    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) & 0xff;
+    const { int } = seededRandom(7);
+    const random = () => int(256);
     for (let n = 0; n < 20_000; n++) {
       // Continuation bits more often than chance, so long and runaway varints come up.
       const bytes = Buffer.from(Array.from({ length: 1 + (n % 7) }, () => (random() < 200 ? random() | 0x80 : random() & 0x7f)));

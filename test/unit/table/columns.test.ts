@@ -10,6 +10,7 @@ import { PrimitiveColumn, RowColumns, type ColumnStats } from '../../../src/tabl
 import { writeParquet } from '../../../src/table/convert/parquet.js';
 import type { StructType } from '../../../src/table/iceberg/types.js';
 import { duckRows, parquetEncodings, parquetFieldIds } from '../../helpers/iceberg.js';
+import { seededRandom } from '../../helpers/random.js';
 
 const schema: StructType = {
   type: 'struct',
@@ -55,8 +56,7 @@ describe('RowColumns', () => {
   });
 
   test('bytes bounds are the unsigned byte-order minimum and maximum, whatever prefixes the values share', () => {
-    let seed = 11;
-    const random = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    const random = seededRandom(11).int;
     // Few byte values, so values share long prefixes and differ where a word and a byte comparison could disagree.
     const alphabet = [0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff];
     for (let trial = 0; trial < 200; trial++) {
@@ -78,8 +78,7 @@ describe('RowColumns', () => {
   });
 
   test('a string pushed as bytes is refused exactly when it is not UTF-8, and taken with replacement characters when lossy', () => {
-    let seed = 5;
-    const random = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    const random = seededRandom(5).int;
     // Lead bytes, continuation bytes and the edges of overlongs, surrogates and U+10FFFF, in short and long values.
     const alphabet = [0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf4, 0xf5, 0xff];
     let refused = 0;
