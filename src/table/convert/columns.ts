@@ -617,7 +617,9 @@ class ByteBound {
       this.words = new DataView(this.buf.buffer);
     }
     const buf = this.buf;
-    for (let i = 0; i < n; i++) buf[i] = src[start + i];
+    // As pushSlice copies: by hand when short, with set() past that.
+    if (n <= 32) for (let i = 0; i < n; i++) buf[i] = src[start + i];
+    else buf.set(src.subarray(start, end));
     this.length = n;
   }
 
