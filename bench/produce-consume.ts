@@ -6,6 +6,7 @@
 //                    [--scenario throughput|cold-read|paced] [--rate-mbps 20] [--seconds 15]
 //                    [--override key=value ...] [--topic-config key=value ...] [--node-args "--cpu-prof ..."]
 //                    [--values random|json] [--warmup-records 0] [--latency-log FILE]
+//                    [--broker-stdout FILE]
 //
 // The client is a lean pipelining one built on Floe's own codec, with record
 // batches built before the clock starts, so the figures are the broker's:
@@ -36,7 +37,7 @@
 // the start> <latency ms>", to see when the slow ones happen.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +76,8 @@ interface Options {
   seconds: number;
   warmupRecords: number;
   latencyLog: string | null;
+  /** Where the broker's stdout goes (its logs, or --trace-gc output); the bench's stderr when unset. */
+  brokerStdout: string | null;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -97,6 +100,7 @@ function parseArgs(argv: string[]): Options {
     seconds: 15,
     warmupRecords: 0,
     latencyLog: null,
+    brokerStdout: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, '');
@@ -112,6 +116,7 @@ function parseArgs(argv: string[]): Options {
     else if (key === 'rate-mbps') o.rateMbps = Number(value);
     else if (key === 'warmup-records') o.warmupRecords = Number(value);
     else if (key === 'latency-log') o.latencyLog = value;
+    else if (key === 'broker-stdout') o.brokerStdout = value;
     else if (key in o) (o as unknown as Record<string, number>)[key] = Number(value);
     else throw new Error(`unknown option --${key}`);
   }
@@ -176,10 +181,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startBroker(dataDir: string, port: number, overrides: string[], nodeArgs: string[]): Promise<ChildProcess> {
+async function startBroker(dataDir: string, port: number, overrides: string[], nodeArgs: string[], stdoutFile: string | null): Promise<ChildProcess> {
   const bin = fileURLToPath(new URL('../../bin/floe.js', import.meta.url));
   const args = [...BROKER_NODE_FLAGS, ...nodeArgs, bin, 'start', '--data-dir', dataDir, '--port', String(port), ...overrides.flatMap((o) => ['--override', o])];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FLOE_LOG_LEVEL: 'warn', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+  // Never a pipe nobody reads: a broker that logs past the pipe's buffer would stall on its writes.
+  const stdout = stdoutFile === null ? 2 : openSync(stdoutFile, 'w');
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', stdout, 'inherit'], env: { ...process.env, FLOE_LOG_LEVEL: 'warn', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
   for (let i = 0; i < 200; i++) {
     const up = await new Promise<boolean>((resolve) => {
       const s = connect({ port, host: '127.0.0.1' }, () => {
@@ -467,7 +474,7 @@ async function main(): Promise<void> {
     if (o.s3Latency === 's3') proxy.setLatency({ put: latencyProfiles.s3Put, multipart: latencyProfiles.s3Put, get: latencyProfiles.s3Get });
     overrides.unshift(...Object.entries({ ...s3.brokerOverrides('bench/'), 's3.endpoint': proxy.endpoint }).map(([k, v]) => `${k}=${v}`));
   }
-  const broker = await startBroker(dataDir, port, overrides, o.nodeArgs);
+  const broker = await startBroker(dataDir, port, overrides, o.nodeArgs, o.brokerStdout);
   const pid = broker.pid as number;
   try {
     const admin = await Conn.open(port);

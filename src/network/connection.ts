@@ -11,11 +11,12 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { decodeRequest, UnanswerableRequestError, type DecodedRequest } from '../protocol/frame.js';
 import { DecodeError } from '../protocol/primitives.js';
+import { framePool, type BufferPool } from '../memory/buffer-pool.js';
 import { FrameDecoder, FrameTooLargeError } from './frame-decoder.js';
 import { readIntoUserBuffers } from './user-buffer.js';
 
 /**
- * Reads between frames go to fresh chunks of this size: a frame that fits
+ * Reads between frames go to chunks of this size (from the frame pool): a frame that fits
  * is a view of its chunk, and a larger one is copied only as far as this
  * before the rest of it is read in place (FrameDecoder.readTarget).
  */
@@ -37,6 +38,20 @@ export interface RequestContext {
   releaseOrdering(): void;
   /** Closes the connection once this request's turn to respond comes (Kafka does this for failed acks=0 produces). */
   closeAfterResponse(): void;
+  /**
+   * Runs `fn` once this request's response is written to the socket (the
+   * kernel has it, so none of its buffers are in use), or, for a request
+   * without a response, once its handler is done. Never run if the
+   * connection closes first: what it would release is then left to the
+   * garbage collector.
+   */
+  afterResponse(fn: () => void): void;
+  /**
+   * The handler keeps nothing of the request's frame past its response but
+   * what it retained in the frame pool itself: the frame may be reused once
+   * the response is written.
+   */
+  recycleFrame(): void;
 }
 
 export interface Dispatcher {
@@ -50,12 +65,15 @@ export interface ConnectionOptions {
   readonly idleTimeoutMs: number;
   /** Stop reading while this many response bytes wait in the socket. */
   readonly maxPendingWriteBytes: number;
+  /** Where frames read in place come from (the broker's shared framePool by default). */
+  readonly framePool?: BufferPool;
 }
 
 interface ResponseSlot {
   done: boolean;
   response: Buffer[] | null;
   close: boolean;
+  after: (() => void)[];
 }
 
 export class Connection {
@@ -67,6 +85,8 @@ export class Connection {
   private paused = false;
   /** Whether the socket's current read buffer is the decoder's readTarget (else a fresh chunk). */
   private readingTarget = false;
+  private readonly pool: BufferPool;
+  private corked = false;
 
   constructor(
     readonly id: string,
@@ -76,7 +96,8 @@ export class Connection {
     private readonly log: Logger,
     private readonly onClose: (c: Connection) => void,
   ) {
-    this.decoder = new FrameDecoder(opts.maxFrameBytes, DIRECT_READ_MAX_BYTES);
+    this.pool = opts.framePool ?? framePool;
+    this.decoder = new FrameDecoder(opts.maxFrameBytes, DIRECT_READ_MAX_BYTES, this.pool);
     socket.setNoDelay(true);
     if (opts.idleTimeoutMs > 0) socket.setTimeout(opts.idleTimeoutMs);
     // The server accepts sockets paused, so that they can be switched to reads into chosen buffers before the first byte.
@@ -100,7 +121,7 @@ export class Connection {
   private nextReadBuffer(): Buffer {
     const target = this.closed ? null : this.decoder.readTarget();
     this.readingTarget = target !== null;
-    return target ?? Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    return target ?? this.pool.allocate(READ_CHUNK_BYTES);
   }
 
   /** n bytes read into the buffer nextReadBuffer gave; false stops reading. */
@@ -182,8 +203,9 @@ export class Connection {
       }
       throw err;
     }
-    const slot: ResponseSlot = { done: false, response: null, close: false };
+    const slot: ResponseSlot = { done: false, response: null, close: false, after: [] };
     this.slots.push(slot);
+    let recycled = false;
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     const ctx: RequestContext = {
@@ -192,6 +214,14 @@ export class Connection {
       releaseOrdering: release,
       closeAfterResponse: () => {
         slot.close = true;
+      },
+      afterResponse: (fn) => {
+        slot.after.push(fn);
+      },
+      recycleFrame: () => {
+        if (recycled) return;
+        recycled = true;
+        slot.after.push(() => this.pool.release(frame));
       },
     };
     const done = this.dispatcher.dispatch(request, ctx).then(
@@ -213,17 +243,40 @@ export class Connection {
       const slot = this.slots.shift() as ResponseSlot;
       if (this.closed) return;
       if (slot.response !== null) {
-        this.socket.cork();
-        for (const b of slot.response) this.socket.write(b);
-        this.socket.uncork();
-        this.maybePause(); // a consumer that does not read its responses stops being read from
+        const after = slot.after;
+        const parts = slot.response;
+        this.corkUntilNextTick();
+        for (let i = 0; i < parts.length; i++) {
+          // Write callbacks run in order, and also when the socket fails: the last one means every part is out of our hands.
+          if (i === parts.length - 1 && after.length > 0) this.socket.write(parts[i], () => runAll(after));
+          else this.socket.write(parts[i]);
+        }
+        if (parts.length === 0) runAll(after);
+      } else {
+        runAll(slot.after);
       }
       if (slot.close) {
         this.close('closed after an acks=0 produce error');
         return;
       }
     }
-    if (this.socket.writableLength < this.opts.maxPendingWriteBytes) this.maybeResume();
+    if (!this.corked && this.socket.writableLength < this.opts.maxPendingWriteBytes) this.maybeResume();
+  }
+
+  /**
+   * Responses that complete in the same tick (every produce request a WAL
+   * commit acknowledges) leave in one write, not one system call each.
+   */
+  private corkUntilNextTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
+      this.maybePause(); // a consumer that does not read its responses stops being read from
+      if (this.socket.writableLength < this.opts.maxPendingWriteBytes) this.maybeResume();
+    });
   }
 
   close(reason: string): void {
@@ -238,4 +291,8 @@ export class Connection {
     this.closed = true;
     this.socket.destroy();
   }
+}
+
+function runAll(fns: readonly (() => void)[]): void {
+  for (const fn of fns) fn();
 }

@@ -5,6 +5,20 @@
 // once its size is known: then only the part that came with its header is
 // copied. Memory is bounded by what the peer actually sent, plus at most one
 // frame of up to directMaxBytes allocated ahead of its bytes.
+//
+// With a pool (BufferPool), chunks and frames are counted: the decoder holds
+// each chunk pushed to it until it keeps no part of it, and every frame it
+// returns comes with one hold of its own, so a chunk goes back to the pool
+// once the decoder and each frame's holder are done with it.
+
+/** Where the decoder's frame buffers come from, and how views of them are counted (a BufferPool, in the broker). */
+export interface FrameMemory {
+  allocate(size: number): Buffer;
+  retain(view: Uint8Array): void;
+  release(view: Uint8Array): void;
+}
+
+const UNPOOLED: FrameMemory = { allocate: (size) => Buffer.allocUnsafe(size), retain: () => {}, release: () => {} };
 
 export class FrameTooLargeError extends Error {
   override readonly name = 'FrameTooLargeError';
@@ -21,6 +35,7 @@ export class FrameDecoder {
   constructor(
     private readonly maxFrameBytes: number,
     private readonly directMaxBytes = 0,
+    private readonly memory: FrameMemory = UNPOOLED,
   ) {}
 
   get bufferedBytes(): number {
@@ -36,11 +51,12 @@ export class FrameDecoder {
   readTarget(): Buffer | null {
     if (this.target !== null) return this.target.subarray(this.targetFilled);
     if (this.frameSize < 0 || this.frameSize > this.directMaxBytes || this.buffered >= this.frameSize) return null;
-    const frame = Buffer.allocUnsafe(this.frameSize);
+    const frame = this.memory.allocate(this.frameSize);
     let filled = 0;
     for (const c of this.chunks) {
       c.copy(frame, filled);
       filled += c.length;
+      this.memory.release(c);
     }
     this.chunks = [];
     this.buffered = 0;
@@ -61,7 +77,7 @@ export class FrameDecoder {
     return [frame];
   }
 
-  /** Adds bytes and returns every frame body now complete. Throws FrameTooLargeError. */
+  /** Adds bytes (and the caller's hold on them) and returns every frame body now complete. Throws FrameTooLargeError. */
   push(chunk: Buffer): Buffer[] {
     if (this.target !== null) throw new Error('a chunk pushed while a frame is read in place');
     this.chunks.push(chunk);
@@ -70,27 +86,29 @@ export class FrameDecoder {
     for (;;) {
       if (this.frameSize < 0) {
         if (this.buffered < 4) break;
-        const size = this.take(4).readInt32BE(0);
+        const size = this.take(4, false).readInt32BE(0);
         if (size < 0 || size > this.maxFrameBytes) {
           throw new FrameTooLargeError(`Invalid receive (size = ${size} larger than ${this.maxFrameBytes})`);
         }
         this.frameSize = size;
       }
       if (this.buffered < this.frameSize) break;
-      frames.push(this.take(this.frameSize));
+      frames.push(this.take(this.frameSize, true));
       this.frameSize = -1;
     }
     return frames;
   }
 
-  private take(n: number): Buffer {
+  /** The next n bytes: a view of the first chunk where it holds them all (held once more when `hold`), else a copy. */
+  private take(n: number, hold: boolean): Buffer {
     // An empty frame may follow its size at the very end of a read, with no chunk left to view.
     if (n === 0) return Buffer.alloc(0);
     const first = this.chunks[0];
     let out: Buffer;
     if (first.length >= n) {
       out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
+      if (hold) this.memory.retain(out);
+      if (first.length === n) this.memory.release(this.chunks.shift() as Buffer);
       else this.chunks[0] = first.subarray(n);
     } else {
       out = Buffer.allocUnsafe(n);
@@ -100,7 +118,7 @@ export class FrameDecoder {
         const k = Math.min(c.length, n - filled);
         c.copy(out, filled, 0, k);
         filled += k;
-        if (k === c.length) this.chunks.shift();
+        if (k === c.length) this.memory.release(this.chunks.shift() as Buffer);
         else this.chunks[0] = c.subarray(k);
       }
     }

@@ -82,6 +82,18 @@ export class BrokerMetrics {
     registers: [this.registry],
   });
 
+  readonly framePoolAllocations = new Counter({
+    name: 'floe_frame_pool_allocations_total',
+    help: 'Buffers for produce request frames by outcome: reused (a released one) or new (a fresh allocation, for the garbage collector to free later).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly framePoolFreeBytes = new Gauge({
+    name: 'floe_frame_pool_free_bytes',
+    help: 'Bytes of released frame buffers kept for reuse.',
+    registers: [this.registry],
+  });
+
   readonly requests = new Counter({
     name: 'floe_requests_total',
     help: 'Kafka requests handled, by API.',

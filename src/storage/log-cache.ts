@@ -1,8 +1,11 @@
 // LogCache: recently committed batches kept in memory, so consumers at the
 // tail never touch object storage. Everything in it is already durable, so
 // eviction (oldest first, across all streams) never loses data. Batches are
-// views into the flushed object buffers: no copy on insert, no copy on read.
+// views into the produce requests' frames: no copy on insert, no copy on
+// read. The cache holds each in the frame pool until it evicts it, and
+// read() hands out holds of their own (see BufferPool).
 
+import { framePool } from '../memory/buffer-pool.js';
 import type { BrokerMetrics } from '../observability/metrics.js';
 
 export interface CachedBatch {
@@ -87,6 +90,7 @@ export class LogCache {
       this.streams.set(streamId, s);
     }
     for (const b of batches) {
+      framePool.retain(b.data);
       s.items.push(b);
       this.order.push(streamId);
       this.bytes += b.data.length;
@@ -98,7 +102,10 @@ export class LogCache {
     while (this.bytes > this.maxBytes && this.orderHead < this.order.length) {
       const id = this.order[this.orderHead++];
       const b = this.streams.get(id)?.shift();
-      if (b !== undefined) this.bytes -= b.data.length;
+      if (b !== undefined) {
+        this.bytes -= b.data.length;
+        framePool.release(b.data);
+      }
     }
     if (this.orderHead > 4096 && this.orderHead * 2 > this.order.length) {
       this.order.splice(0, this.orderHead);
@@ -115,6 +122,7 @@ export class LogCache {
   /**
    * Batches from the one holding `offset`, up to `maxBytes` (the first batch is
    * always included when `minOneBatch`). Null when the cache does not hold `offset`.
+   * Each batch comes held once for the caller, who releases it (framePool) when done.
    */
   read(streamId: number, offset: number, maxBytes: number, minOneBatch: boolean): CachedBatch[] | null {
     const s = this.streams.get(streamId);
@@ -129,6 +137,7 @@ export class LogCache {
     for (let j = i; j < s.items.length; j++) {
       const b = s.items[j];
       if (bytes + b.data.length > maxBytes && !(minOneBatch && out.length === 0)) break;
+      framePool.retain(b.data);
       out.push(b);
       bytes += b.data.length;
     }
@@ -138,7 +147,10 @@ export class LogCache {
   dropStream(streamId: number): void {
     const s = this.streams.get(streamId);
     if (s === undefined) return;
-    for (let j = s.head; j < s.items.length; j++) this.bytes -= s.items[j].data.length;
+    for (let j = s.head; j < s.items.length; j++) {
+      this.bytes -= s.items[j].data.length;
+      framePool.release(s.items[j].data);
+    }
     this.streams.delete(streamId);
     // Stale ids left in `order` are skipped by evict() (shift() of a missing stream is a no-op).
   }

@@ -20,6 +20,7 @@ import {
 import { decompress } from '../protocol/records/compression.js';
 import { decodeRecords } from '../protocol/records/record.js';
 import { CorruptObjectError, StreamClosedError } from './errors.js';
+import { framePool } from '../memory/buffer-pool.js';
 import { BlockCache } from './block-cache.js';
 import { LogCache } from './log-cache.js';
 import { verifyBlock } from './object-format.js';
@@ -80,9 +81,15 @@ export class StreamStore {
     this.readAheadBytes = opts.readAheadBytes ?? 4 * 1024 * 1024;
     this.objectIds = new IdBlockAllocator((n) => meta.reserveObjectIds(n), OBJECT_ID_BLOCK, (opts.orphanTimeoutMs ?? DEFAULT_ORPHAN_TIMEOUT_MS) / 4);
     this.wal = new Wal(objects, meta, this.objectIds, this.cache, opts, log, metrics);
+    let pool = framePool.stats();
     metrics.onCollect(() => {
       metrics.walPendingBytes.set(this.wal.pendingBytes);
       metrics.cacheBytes.labels('log').set(this.cache.sizeBytes);
+      const now = framePool.stats();
+      metrics.framePoolAllocations.labels('reused').inc(now.reused - pool.reused);
+      metrics.framePoolAllocations.labels('new').inc(now.allocated - pool.allocated);
+      metrics.framePoolFreeBytes.set(now.freeBytes);
+      pool = now;
     });
   }
 
@@ -160,7 +167,10 @@ export class StreamStore {
   /**
    * Whole batches from the one holding `offset`, up to `maxBytes` (at least one
    * batch when `minOneBatch`, as KIP-74 asks). The caller checks that `offset`
-   * lies within [startOffset, committedEnd].
+   * lies within [startOffset, committedEnd]. The batches are held for the
+   * caller in the frame pool (those from the log cache are produce frames):
+   * it releases them (framePool.releaseAll) once it no longer uses them; a
+   * caller that never does only keeps them from being reused.
    */
   async read(stream: Stream, offset: number, maxBytes: number, minOneBatch: boolean): Promise<Buffer[]> {
     const out: Buffer[] = [];
@@ -173,7 +183,12 @@ export class StreamStore {
       const cacheStart = this.cache.startOffset(stream.id);
       if (cacheStart !== undefined && pos >= cacheStart) {
         const cached = this.cache.read(stream.id, pos, maxBytes - bytes, minOneBatch && out.length === 0);
-        if (cached !== null) for (const b of cached) if (b.baseOffset < end) out.push(b.data);
+        if (cached !== null) {
+          for (const b of cached) {
+            if (b.baseOffset < end) out.push(b.data);
+            else framePool.release(b.data);
+          }
+        }
         break;
       }
       // Plan the ranges this read needs and fetch them in parallel: one round

@@ -15,6 +15,7 @@ import { StorageWriteError, StreamClosedError, StreamFencedError } from './error
 import type { CachedBatch, LogCache } from './log-cache.js';
 import { buildObjectParts, objectKey, type BlockInput } from './object-format.js';
 import type { IdBlockAllocator } from '../metadata/id-blocks.js';
+import { framePool } from '../memory/buffer-pool.js';
 import type { ObjectStore } from './objectstore/types.js';
 import type { Stream } from './stream.js';
 
@@ -107,6 +108,8 @@ export class Wal {
     stream.nextOffset += recordCount;
     setBaseOffset(batch, baseOffset);
     setPartitionLeaderEpoch(batch, stream.epoch);
+    // Held until its flush settles (the log cache takes its own hold first): the request's frame may be reused after its response.
+    framePool.retain(batch);
     return new Promise<number>((resolve, reject) => {
       let sb = this.buffer.get(stream);
       if (sb === undefined) {
@@ -244,6 +247,7 @@ export class Wal {
       for (const b of blocks) this.failStream(b, failure);
     } finally {
       for (const b of blocks) {
+        for (const a of b.appends) framePool.release(a.batch);
         const s = b.stream;
         s.inflightFlushes--;
         if (s.broken && s.inflightFlushes === 0 && !this.buffer.has(s)) {
@@ -264,7 +268,10 @@ export class Wal {
     if (later !== undefined) {
       this.buffer.delete(s);
       this.bufferBytes -= later.bytes;
-      for (const a of later.appends) a.reject(err);
+      for (const a of later.appends) {
+        framePool.release(a.batch);
+        a.reject(err);
+      }
     }
   }
 

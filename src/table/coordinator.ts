@@ -18,6 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TableTopicSettings } from '../config/table-topic-config.js';
+import { framePool } from '../memory/buffer-pool.js';
 import { avroToIceberg } from './convert/avro-schema.js';
 import type { ErrorsTolerance, SchemaText, WrittenFile } from './convert/converter.js';
 import { IncompatibleSchemaError, mergeSchema } from './convert/evolve.js';
@@ -366,26 +367,35 @@ export class TableTopicCoordinator {
     while (state.nextOffset < end && !this.stopped) {
       const batches = await this.log.read(p, state.nextOffset, this.deps.readBytes ?? READ_BYTES);
       if (batches.length === 0) break;
-      for (;;) {
-        const outcome = await state.session.append(batches);
-        await this.upload(p, outcome.files);
-        const before = state.nextOffset;
-        state.nextOffset = outcome.nextOffset;
-        if (outcome.status === 'ok') {
-          state.error = null;
-          if (outcome.nextOffset === before) return; // nothing past this point yet
-          break;
-        }
-        if (outcome.status === 'failed') {
-          state.error = { offset: outcome.offset, message: outcome.error };
-          // Logged once per stop, not at every retry.
-          if (previous?.offset !== outcome.offset || previous.message !== outcome.error) {
-            this.deps.log.error({ topic: this.topic, partition: p, offset: outcome.offset, error: outcome.error }, 'table conversion stopped at a record it cannot convert (errors.tolerance=none)');
-          }
-          return;
-        }
-        await this.provideSchemas(state, outcome.ids);
+      try {
+        if (await this.convert(p, state, previous, batches)) return;
+      } finally {
+        // read() held them (the log cache's frame pool) until the conversion thread has its copy.
+        framePool.releaseAll(batches);
       }
+    }
+  }
+
+  /** Converts batches read from the log; true when conversion is to stop for now (caught up, or stopped at a bad record). */
+  private async convert(p: number, state: PartitionState, previous: PartitionState['error'], batches: readonly Buffer[]): Promise<boolean> {
+    for (;;) {
+      const outcome = await state.session.append(batches);
+      await this.upload(p, outcome.files);
+      const before = state.nextOffset;
+      state.nextOffset = outcome.nextOffset;
+      if (outcome.status === 'ok') {
+        state.error = null;
+        return outcome.nextOffset === before; // nothing past this point yet
+      }
+      if (outcome.status === 'failed') {
+        state.error = { offset: outcome.offset, message: outcome.error };
+        // Logged once per stop, not at every retry.
+        if (previous?.offset !== outcome.offset || previous.message !== outcome.error) {
+          this.deps.log.error({ topic: this.topic, partition: p, offset: outcome.offset, error: outcome.error }, 'table conversion stopped at a record it cannot convert (errors.tolerance=none)');
+        }
+        return true;
+      }
+      await this.provideSchemas(state, outcome.ids);
     }
   }
 

@@ -60,6 +60,8 @@ export const handleProduce: Handler<typeof Produce> = async (req: RequestOf<type
   const { store, log, membership } = ctx.broker;
   const now = Date.now();
   const pending: Promise<PartitionResponse>[][] = [];
+  // The batches the WAL takes, it retains itself, until the log cache has them: the frame can be reused after the response.
+  ctx.recycleFrame();
 
   if (!VALID_ACKS.has(req.acks)) {
     ctx.releaseOrdering();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { BufferPool } from '../../../src/memory/buffer-pool.js';
 import { FrameDecoder, FrameTooLargeError } from '../../../src/network/frame-decoder.js';
 import { seededRandom } from '../../helpers/random.js';
 
@@ -37,6 +38,42 @@ describe('FrameDecoder', () => {
       const frames = readAll(new FrameDecoder(1 << 20, 200_000), stream, 16 * 1024, random);
       expect(frames.length, `seed ${seed}`).toBe(bodies.length);
       frames.forEach((f, i) => expect(f.equals(bodies[i]), `seed ${seed}, frame ${i}`).toBe(true));
+    }
+  });
+
+  it('with a pool, holds each chunk until no frame or part of a frame uses it, so reuse never overwrites a frame still held', () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const { int } = seededRandom(seed);
+      const pool = new BufferPool(16 * 1024, 1024 * 1024, 64 * 1024 * 1024);
+      const bodies = Array.from({ length: 60 }, () => randomBytes([0, 5, 100, 3000, 16_400, 100_000][int(6)] + int(3)));
+      const decoder = new FrameDecoder(1 << 20, 200_000, pool);
+      // Frames are released as they come (as produce frames are, once answered), or kept to the end.
+      const kept: [Buffer, number][] = [];
+      const chunks: Buffer[] = [];
+      let index = 0;
+      let at = 0;
+      const stream = framed(bodies);
+      while (at < stream.length) {
+        const target = decoder.readTarget();
+        const buf = target ?? pool.allocate(16 * 1024);
+        if (target === null) chunks.push(buf);
+        const n = Math.min(buf.length, stream.length - at, 1 + int(40_000));
+        stream.copy(buf, 0, at, at + n);
+        at += n;
+        for (const f of target !== null ? decoder.filled(n) : decoder.push(buf.subarray(0, n))) {
+          expect(f.equals(bodies[index]), `seed ${seed}, frame ${index} as it arrived`).toBe(true);
+          if (int(2) === 0) pool.release(f);
+          else kept.push([f, index]);
+          index++;
+        }
+      }
+      expect(index).toBe(bodies.length);
+      expect(pool.stats().reused, `seed ${seed}: chunks and frames were reused`).toBeGreaterThan(0);
+      for (const [f, i] of kept) expect(f.equals(bodies[i]), `seed ${seed}, frame ${i} kept to the end`).toBe(true);
+      // Once every frame is released, the decoder holds nothing: each buffer is back in the pool.
+      for (const [f] of kept) pool.release(f);
+      for (const [f] of kept) expect(pool.holders(f)).toBe(0);
+      chunks.forEach((c, i) => expect(pool.holders(c), `seed ${seed}, chunk ${i}`).toBe(0));
     }
   });
 

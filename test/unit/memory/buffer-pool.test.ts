@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { BufferPool } from '../../../src/memory/buffer-pool.js';
+import { seededRandom } from '../../helpers/random.js';
+
+const KiB = 1024;
+
+describe('BufferPool', () => {
+  it('rounds pooled sizes up by at most a quarter, and leaves other sizes to plain allocations', () => {
+    const pool = new BufferPool(16 * KiB, 1024 * KiB, 64 * 1024 * KiB);
+    const { int } = seededRandom(7);
+    for (let i = 0; i < 2000; i++) {
+      const size = 16 * KiB + int(1008 * KiB + 1);
+      const b = pool.allocate(size);
+      expect(b.length).toBe(size);
+      const capacity = b.buffer.byteLength;
+      expect(capacity).toBeGreaterThanOrEqual(size);
+      expect(capacity).toBeLessThanOrEqual(Math.ceil(size * 1.25));
+      expect(pool.holders(b)).toBe(1);
+    }
+    for (const size of [0, 100, 16 * KiB - 1, 1024 * KiB + 1]) {
+      const b = pool.allocate(size);
+      expect(b.length).toBe(size);
+      expect(pool.holders(b)).toBe(0);
+    }
+    expect(pool.stats().allocated).toBe(2000);
+  });
+
+  it('hands a buffer out again only once its last holder has released it', () => {
+    const pool = new BufferPool(16 * KiB, 1024 * KiB, 64 * 1024 * KiB);
+    const a = pool.allocate(100 * KiB);
+    const view = a.subarray(10, 20);
+    pool.retain(view); // a view counts against its buffer
+    pool.release(a);
+    expect(pool.holders(a)).toBe(1);
+    const b = pool.allocate(100 * KiB);
+    expect(b.buffer).not.toBe(a.buffer);
+    pool.release(view);
+    expect(pool.holders(a)).toBe(0);
+    expect(pool.stats().freeBytes).toBe(a.buffer.byteLength);
+    const c = pool.allocate(99 * KiB); // same class
+    expect(c.buffer).toBe(a.buffer);
+    expect(c.length).toBe(99 * KiB);
+    expect(pool.holders(c)).toBe(1);
+    expect(pool.stats()).toMatchObject({ reused: 1, allocated: 2, freeBytes: 0 });
+    // A different class does not take it.
+    pool.release(c);
+    const d = pool.allocate(300 * KiB);
+    expect(d.buffer).not.toBe(a.buffer);
+  });
+
+  it('passes buffers that are not its own through retain and release', () => {
+    const pool = new BufferPool(16 * KiB, 1024 * KiB, 64 * 1024 * KiB);
+    const plain = Buffer.alloc(100 * KiB, 7);
+    pool.retain(plain);
+    pool.release(plain);
+    pool.release(plain);
+    expect(pool.holders(plain)).toBe(0);
+    expect(pool.stats()).toEqual({ reused: 0, allocated: 0, freeBytes: 0 });
+    expect(pool.allocate(100 * KiB).buffer).not.toBe(plain.buffer);
+  });
+
+  it('keeps at most maxFreeBytes of released buffers', () => {
+    const pool = new BufferPool(16 * KiB, 1024 * KiB, 1024 * KiB);
+    const bufs = Array.from({ length: 20 }, () => pool.allocate(128 * KiB));
+    pool.releaseAll(bufs);
+    expect(pool.stats().freeBytes).toBe(8 * 128 * KiB);
+    const again = Array.from({ length: 20 }, () => pool.allocate(128 * KiB));
+    expect(pool.stats()).toMatchObject({ reused: 8, allocated: 32, freeBytes: 0 });
+    const reusedBuffers = new Set(bufs.map((b) => b.buffer));
+    expect(again.filter((b) => reusedBuffers.has(b.buffer)).length).toBe(8);
+  });
+});
