@@ -1,13 +1,14 @@
-// Reference-counted buffers for produced record batches, reused once nothing
-// holds them.
+// Reference-counted buffers for record batches, reused once nothing holds
+// them: produce request frames and object blocks read back.
 //
 // Why: V8 frees a Buffer's memory only in a garbage collection, and it
 // starts one for every 64 MB of new ArrayBuffer memory (and a scavenge for
 // every few MB more). A broker taking 1 GB of produce requests made that
 // many fresh buffers, so it ran a mark-compact every 1.6 s at 40 MB/s and
-// two scavenges in between, and faulted in new pages for each. Produce
-// frames read in place come from here instead; once the log cache has
-// evicted their batches and nothing else holds them, the next frames reuse
+// two scavenges in between, and faulted in new pages for each; a consumer
+// catching up from object storage did the same with the blocks it read.
+// These buffers come from here instead; once the log cache or the block
+// cache has evicted them and nothing else holds them, the next ones reuse
 // them.
 //
 // The rule that keeps reuse safe: every holder of a pooled buffer (or of a
@@ -129,8 +130,9 @@ export class BufferPool {
 }
 
 /**
- * The pool the broker's produce path shares: request frames read in place
- * (16 KiB to Kafka's 1 MiB default max.request.size), and up to 64 MiB of
- * them kept between the log cache's evictions and the next requests.
+ * The pool the broker shares: request frames read in place (16 KiB up to
+ * Kafka's 1 MiB default max.request.size) and object blocks (up to 16 MiB:
+ * a stream's part of a WAL object), with up to 64 MiB of released buffers
+ * kept between the caches' evictions and the next allocations.
  */
-export const framePool = new BufferPool(16 * 1024, 1024 * 1024, 64 * 1024 * 1024);
+export const bufferPool = new BufferPool(16 * 1024, 16 * 1024 * 1024, 64 * 1024 * 1024);

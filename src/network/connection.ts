@@ -11,12 +11,12 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { decodeRequest, UnanswerableRequestError, type DecodedRequest } from '../protocol/frame.js';
 import { DecodeError } from '../protocol/primitives.js';
-import { framePool, type BufferPool } from '../memory/buffer-pool.js';
+import { bufferPool, type BufferPool } from '../memory/buffer-pool.js';
 import { FrameDecoder, FrameTooLargeError } from './frame-decoder.js';
 import { readIntoUserBuffers } from './user-buffer.js';
 
 /**
- * Reads between frames go to chunks of this size (from the frame pool): a frame that fits
+ * Reads between frames go to chunks of this size (from the buffer pool): a frame that fits
  * is a view of its chunk, and a larger one is copied only as far as this
  * before the rest of it is read in place (FrameDecoder.readTarget).
  */
@@ -48,7 +48,7 @@ export interface RequestContext {
   afterResponse(fn: () => void): void;
   /**
    * The handler keeps nothing of the request's frame past its response but
-   * what it retained in the frame pool itself: the frame may be reused once
+   * what it retained in the buffer pool itself: the frame may be reused once
    * the response is written.
    */
   recycleFrame(): void;
@@ -65,8 +65,8 @@ export interface ConnectionOptions {
   readonly idleTimeoutMs: number;
   /** Stop reading while this many response bytes wait in the socket. */
   readonly maxPendingWriteBytes: number;
-  /** Where frames read in place come from (the broker's shared framePool by default). */
-  readonly framePool?: BufferPool;
+  /** Where frames read in place come from (the broker's shared bufferPool by default). */
+  readonly bufferPool?: BufferPool;
 }
 
 interface ResponseSlot {
@@ -96,7 +96,7 @@ export class Connection {
     private readonly log: Logger,
     private readonly onClose: (c: Connection) => void,
   ) {
-    this.pool = opts.framePool ?? framePool;
+    this.pool = opts.bufferPool ?? bufferPool;
     this.decoder = new FrameDecoder(opts.maxFrameBytes, DIRECT_READ_MAX_BYTES, this.pool);
     socket.setNoDelay(true);
     if (opts.idleTimeoutMs > 0) socket.setTimeout(opts.idleTimeoutMs);

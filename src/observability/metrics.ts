@@ -82,15 +82,15 @@ export class BrokerMetrics {
     registers: [this.registry],
   });
 
-  readonly framePoolAllocations = new Counter({
-    name: 'floe_frame_pool_allocations_total',
-    help: 'Buffers for produce request frames by outcome: reused (a released one) or new (a fresh allocation, for the garbage collector to free later).',
+  readonly bufferPoolAllocations = new Counter({
+    name: 'floe_buffer_pool_allocations_total',
+    help: 'Buffers for record batches (produce request frames, object blocks read) by outcome: reused (a released one) or new (a fresh allocation, for the garbage collector to free later).',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
-  readonly framePoolFreeBytes = new Gauge({
-    name: 'floe_frame_pool_free_bytes',
-    help: 'Bytes of released frame buffers kept for reuse.',
+  readonly bufferPoolFreeBytes = new Gauge({
+    name: 'floe_buffer_pool_free_bytes',
+    help: 'Bytes of released buffers kept for reuse.',
     registers: [this.registry],
   });
 

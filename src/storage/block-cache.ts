@@ -6,7 +6,13 @@
 // goes stale; at worst it outlives its object by an eviction.
 //
 // Loads of the same block share one GET.
+//
+// Blocks are counted in the buffer pool (their loads allocate from it): the
+// cache holds each block it keeps until it evicts it, and get() hands every
+// caller a hold of its own, taken before anything else can run, so an
+// eviction never returns to the pool a block a reader is about to use.
 
+import { bufferPool } from '../memory/buffer-pool.js';
 import type { BrokerMetrics } from '../observability/metrics.js';
 
 export class BlockCache {
@@ -37,7 +43,8 @@ export class BlockCache {
 
   /**
    * The block from the cache, else from `load` (counted as a miss), shared
-   * with any load of the same block already in flight.
+   * with any load of the same block already in flight. The caller gets it
+   * held once (bufferPool) and releases it when done.
    */
   async get(key: string, load: () => Promise<Buffer>, countAccess = true): Promise<Buffer> {
     const cached = this.blocks.get(key);
@@ -45,40 +52,50 @@ export class BlockCache {
       this.blocks.delete(key);
       this.blocks.set(key, cached);
       if (countAccess) this.hit.inc();
+      bufferPool.retain(cached);
       return cached;
     }
-    const inflight = this.loading.get(key);
+    let inflight = this.loading.get(key);
     if (inflight !== undefined) {
       // Read-ahead got there first: the GET is already paid for.
       if (countAccess) this.hit.inc();
-      return inflight;
+    } else {
+      if (countAccess) this.miss.inc();
+      inflight = load().then(
+        (data) => {
+          this.loading.delete(key);
+          this.put(key, data);
+          // The load's own hold lasts until every caller waiting on it has run and taken its own: an eviction in between must not free it.
+          setImmediate(() => bufferPool.release(data));
+          return data;
+        },
+        (err: unknown) => {
+          this.loading.delete(key);
+          throw err;
+        },
+      );
+      this.loading.set(key, inflight);
     }
-    if (countAccess) this.miss.inc();
-    const p = load().then(
-      (data) => {
-        this.loading.delete(key);
-        this.put(key, data);
-        return data;
-      },
-      (err: unknown) => {
-        this.loading.delete(key);
-        throw err;
-      },
-    );
-    this.loading.set(key, p);
-    return p;
+    const data = await inflight;
+    bufferPool.retain(data);
+    return data;
   }
 
   private put(key: string, data: Buffer): void {
     if (this.maxBytes <= 0 || data.length > this.maxBytes / 4) return; // a block that would flush the cache is not kept
     const old = this.blocks.get(key);
-    if (old !== undefined) this.bytes -= old.length;
+    if (old !== undefined) {
+      this.bytes -= old.length;
+      bufferPool.release(old);
+    }
+    bufferPool.retain(data);
     this.blocks.set(key, data);
     this.bytes += data.length;
     for (const [k, v] of this.blocks) {
       if (this.bytes <= this.maxBytes) break;
       this.blocks.delete(k);
       this.bytes -= v.length;
+      bufferPool.release(v);
     }
   }
 }

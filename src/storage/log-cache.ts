@@ -2,10 +2,10 @@
 // tail never touch object storage. Everything in it is already durable, so
 // eviction (oldest first, across all streams) never loses data. Batches are
 // views into the produce requests' frames: no copy on insert, no copy on
-// read. The cache holds each in the frame pool until it evicts it, and
+// read. The cache holds each in the buffer pool until it evicts it, and
 // read() hands out holds of their own (see BufferPool).
 
-import { framePool } from '../memory/buffer-pool.js';
+import { bufferPool } from '../memory/buffer-pool.js';
 import type { BrokerMetrics } from '../observability/metrics.js';
 
 export interface CachedBatch {
@@ -90,7 +90,7 @@ export class LogCache {
       this.streams.set(streamId, s);
     }
     for (const b of batches) {
-      framePool.retain(b.data);
+      bufferPool.retain(b.data);
       s.items.push(b);
       this.order.push(streamId);
       this.bytes += b.data.length;
@@ -104,7 +104,7 @@ export class LogCache {
       const b = this.streams.get(id)?.shift();
       if (b !== undefined) {
         this.bytes -= b.data.length;
-        framePool.release(b.data);
+        bufferPool.release(b.data);
       }
     }
     if (this.orderHead > 4096 && this.orderHead * 2 > this.order.length) {
@@ -122,7 +122,7 @@ export class LogCache {
   /**
    * Batches from the one holding `offset`, up to `maxBytes` (the first batch is
    * always included when `minOneBatch`). Null when the cache does not hold `offset`.
-   * Each batch comes held once for the caller, who releases it (framePool) when done.
+   * Each batch comes held once for the caller, who releases it (bufferPool) when done.
    */
   read(streamId: number, offset: number, maxBytes: number, minOneBatch: boolean): CachedBatch[] | null {
     const s = this.streams.get(streamId);
@@ -137,7 +137,7 @@ export class LogCache {
     for (let j = i; j < s.items.length; j++) {
       const b = s.items[j];
       if (bytes + b.data.length > maxBytes && !(minOneBatch && out.length === 0)) break;
-      framePool.retain(b.data);
+      bufferPool.retain(b.data);
       out.push(b);
       bytes += b.data.length;
     }
@@ -149,7 +149,7 @@ export class LogCache {
     if (s === undefined) return;
     for (let j = s.head; j < s.items.length; j++) {
       this.bytes -= s.items[j].data.length;
-      framePool.release(s.items[j].data);
+      bufferPool.release(s.items[j].data);
     }
     this.streams.delete(streamId);
     // Stale ids left in `order` are skipped by evict() (shift() of a missing stream is a no-op).

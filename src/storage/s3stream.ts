@@ -20,7 +20,7 @@ import {
 import { decompress } from '../protocol/records/compression.js';
 import { decodeRecords } from '../protocol/records/record.js';
 import { CorruptObjectError, StreamClosedError } from './errors.js';
-import { framePool } from '../memory/buffer-pool.js';
+import { bufferPool } from '../memory/buffer-pool.js';
 import { BlockCache } from './block-cache.js';
 import { LogCache } from './log-cache.js';
 import { verifyBlock } from './object-format.js';
@@ -81,14 +81,14 @@ export class StreamStore {
     this.readAheadBytes = opts.readAheadBytes ?? 4 * 1024 * 1024;
     this.objectIds = new IdBlockAllocator((n) => meta.reserveObjectIds(n), OBJECT_ID_BLOCK, (opts.orphanTimeoutMs ?? DEFAULT_ORPHAN_TIMEOUT_MS) / 4);
     this.wal = new Wal(objects, meta, this.objectIds, this.cache, opts, log, metrics);
-    let pool = framePool.stats();
+    let pool = bufferPool.stats();
     metrics.onCollect(() => {
       metrics.walPendingBytes.set(this.wal.pendingBytes);
       metrics.cacheBytes.labels('log').set(this.cache.sizeBytes);
-      const now = framePool.stats();
-      metrics.framePoolAllocations.labels('reused').inc(now.reused - pool.reused);
-      metrics.framePoolAllocations.labels('new').inc(now.allocated - pool.allocated);
-      metrics.framePoolFreeBytes.set(now.freeBytes);
+      const now = bufferPool.stats();
+      metrics.bufferPoolAllocations.labels('reused').inc(now.reused - pool.reused);
+      metrics.bufferPoolAllocations.labels('new').inc(now.allocated - pool.allocated);
+      metrics.bufferPoolFreeBytes.set(now.freeBytes);
       pool = now;
     });
   }
@@ -129,6 +129,7 @@ export class StreamStore {
     return this.wal.append(stream, batch, recordCount, maxTimestamp);
   }
 
+  /** The block, held once for the caller (bufferPool), who releases it. */
   private readBlock(range: StreamRange, countAccess = true): Promise<Buffer> {
     return this.blocks.get(blockKey(range), () => this.fetchBlock(range), countAccess);
   }
@@ -157,7 +158,10 @@ export class StreamStore {
       const r = stream.rangeFor(next);
       if (r === undefined) break;
       if (!this.blocks.has(blockKey(r))) {
-        this.readBlock(r, false).catch((err: unknown) => this.log.debug({ err, stream: stream.id }, 'read-ahead failed; the reader will fetch it'));
+        this.readBlock(r, false).then(
+          (block) => bufferPool.release(block),
+          (err: unknown) => this.log.debug({ err, stream: stream.id }, 'read-ahead failed; the reader will fetch it'),
+        );
       }
       bytes += r.size;
       next = r.endOffset;
@@ -168,8 +172,8 @@ export class StreamStore {
    * Whole batches from the one holding `offset`, up to `maxBytes` (at least one
    * batch when `minOneBatch`, as KIP-74 asks). The caller checks that `offset`
    * lies within [startOffset, committedEnd]. The batches are held for the
-   * caller in the frame pool (those from the log cache are produce frames):
-   * it releases them (framePool.releaseAll) once it no longer uses them; a
+   * caller in the buffer pool (produce frames from the log cache, blocks read):
+   * it releases them (bufferPool.releaseAll) once it no longer uses them; a
    * caller that never does only keeps them from being reused.
    */
   async read(stream: Stream, offset: number, maxBytes: number, minOneBatch: boolean): Promise<Buffer[]> {
@@ -186,7 +190,7 @@ export class StreamStore {
         if (cached !== null) {
           for (const b of cached) {
             if (b.baseOffset < end) out.push(b.data);
-            else framePool.release(b.data);
+            else bufferPool.release(b.data);
           }
         }
         break;
@@ -216,12 +220,15 @@ export class StreamStore {
             full = true;
             break;
           }
-          out.push(block.subarray(span.position, span.position + span.size));
+          const batch = block.subarray(span.position, span.position + span.size);
+          bufferPool.retain(batch);
+          out.push(batch);
           bytes += span.size;
           pos = lastOffset + 1;
         }
         if (!full) pos = Math.max(pos, planned[i].endOffset);
       }
+      bufferPool.releaseAll(blocks);
       if (full || bytes >= maxBytes) break;
     }
     if (cold) {
@@ -256,6 +263,14 @@ export class StreamStore {
 
   private async scanRange(stream: Stream, range: StreamRange, match: (ts: number) => boolean): Promise<TimestampAndOffset | null> {
     const block = await this.readBlock(range);
+    try {
+      return await this.scanBlock(stream, block, match);
+    } finally {
+      bufferPool.release(block);
+    }
+  }
+
+  private async scanBlock(stream: Stream, block: Buffer, match: (ts: number) => boolean): Promise<TimestampAndOffset | null> {
     for (const span of splitBatches(block).spans) {
       const batch = block.subarray(span.position, span.position + span.size);
       const h = readBatchHeader(batch);

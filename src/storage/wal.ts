@@ -15,7 +15,7 @@ import { StorageWriteError, StreamClosedError, StreamFencedError } from './error
 import type { CachedBatch, LogCache } from './log-cache.js';
 import { buildObjectParts, objectKey, type BlockInput } from './object-format.js';
 import type { IdBlockAllocator } from '../metadata/id-blocks.js';
-import { framePool } from '../memory/buffer-pool.js';
+import { bufferPool } from '../memory/buffer-pool.js';
 import type { ObjectStore } from './objectstore/types.js';
 import type { Stream } from './stream.js';
 
@@ -109,7 +109,7 @@ export class Wal {
     setBaseOffset(batch, baseOffset);
     setPartitionLeaderEpoch(batch, stream.epoch);
     // Held until its flush settles (the log cache takes its own hold first): the request's frame may be reused after its response.
-    framePool.retain(batch);
+    bufferPool.retain(batch);
     return new Promise<number>((resolve, reject) => {
       let sb = this.buffer.get(stream);
       if (sb === undefined) {
@@ -247,7 +247,7 @@ export class Wal {
       for (const b of blocks) this.failStream(b, failure);
     } finally {
       for (const b of blocks) {
-        for (const a of b.appends) framePool.release(a.batch);
+        for (const a of b.appends) bufferPool.release(a.batch);
         const s = b.stream;
         s.inflightFlushes--;
         if (s.broken && s.inflightFlushes === 0 && !this.buffer.has(s)) {
@@ -269,7 +269,7 @@ export class Wal {
       this.buffer.delete(s);
       this.bufferBytes -= later.bytes;
       for (const a of later.appends) {
-        framePool.release(a.batch);
+        bufferPool.release(a.batch);
         a.reject(err);
       }
     }

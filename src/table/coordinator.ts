@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TableTopicSettings } from '../config/table-topic-config.js';
-import { framePool } from '../memory/buffer-pool.js';
+import { bufferPool } from '../memory/buffer-pool.js';
 import { avroToIceberg } from './convert/avro-schema.js';
 import type { ErrorsTolerance, SchemaText, WrittenFile } from './convert/converter.js';
 import { IncompatibleSchemaError, mergeSchema } from './convert/evolve.js';
@@ -370,8 +370,8 @@ export class TableTopicCoordinator {
       try {
         if (await this.convert(p, state, previous, batches)) return;
       } finally {
-        // read() held them (the log cache's frame pool) until the conversion thread has its copy.
-        framePool.releaseAll(batches);
+        // read() held them (buffer pool) until the conversion thread has its copy.
+        bufferPool.releaseAll(batches);
       }
     }
   }

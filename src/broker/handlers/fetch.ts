@@ -6,7 +6,7 @@
 // which tells clients to send full fetch requests, as Kafka does when its
 // session cache is full.
 
-import { framePool } from '../../memory/buffer-pool.js';
+import { bufferPool } from '../../memory/buffer-pool.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { Fetch } from '../../protocol/messages/index.js';
 import { BatchOffset, Compression, compressionOf, lastOffsetOf } from '../../protocol/records/batch.js';
@@ -118,8 +118,8 @@ export const handleFetch: Handler<typeof Fetch> = async (req, ctx) => {
         const budget = Math.min(s.maxBytes - s.bytes, req.maxBytes - total);
         // KIP-74: the first batch of the first non-empty partition is returned even if it is larger than the limits.
         const batches = await store.read(stream, s.fetchOffset, budget, total === 0);
-        // Held (frame pool) until the response is on the socket, also those an error below leaves out of it.
-        ctx.afterResponse(() => framePool.releaseAll(batches));
+        // Held (buffer pool) until the response is on the socket, also those an error below leaves out of it.
+        ctx.afterResponse(() => bufferPool.releaseAll(batches));
         for (const b of batches) {
           if (v < 10 && compressionOf(b.readInt16BE(BatchOffset.attributes)) === Compression.ZSTD) {
             s.result = errorData(s.partition, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
+import { bufferPool } from '../../memory/buffer-pool.js';
 import type { BrokerMetrics, ObjectStoreOperation } from '../../observability/metrics.js';
 import { ObjectNotFoundError, ObjectStoreError, type ByteRange, type ObjectInfo, type ObjectStore } from './types.js';
 
@@ -143,7 +144,8 @@ export class FsObjectStore implements ObjectStore {
       const end = range?.end ?? (await fh.stat()).size;
       const length = end - start;
       if (length < 0 || start < 0) throw new ObjectStoreError(`invalid range ${start}-${end} of ${key}`);
-      const buf = Buffer.allocUnsafe(length);
+      // From the buffer pool: a block the block cache keeps goes back to it once evicted and released.
+      const buf = bufferPool.allocate(length);
       let read = 0;
       while (read < length) {
         const { bytesRead } = await fh.read(buf, read, length - read, start + read);

@@ -33,6 +33,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { bufferPool } from '../../memory/buffer-pool.js';
 import type { BrokerMetrics, ObjectStoreOperation, RequestOutcome } from '../../observability/metrics.js';
 import { crc32c } from '../../protocol/records/crc32c.js';
 import { ObjectNotFoundError, ObjectStoreError, type ByteRange, type ObjectInfo, type ObjectStore } from './types.js';
@@ -243,8 +244,8 @@ export class S3ObjectStore implements ObjectStore {
         { abortSignal: signal },
       );
       if (out.Body === undefined) throw new ObjectStoreError(`S3 returned no body for ${key}`);
-      let buf = await readBody(out.Body as unknown as AsyncIterable<Buffer>);
       const expected = range === undefined ? out.ContentLength : range.end - range.start;
+      let buf = await readBody(out.Body as unknown as AsyncIterable<Buffer>, out.ContentLength);
       // A server may send more than the range asked for: the whole object
       // with 200 (HTTP lets it ignore Range), or a wider 206 (s3rver answers
       // bytes=0-0 with all of it). Take the range out of what came.
@@ -324,13 +325,22 @@ export class S3ObjectStore implements ObjectStore {
  * response stream; reading it here skips the SDK's collector, which copies
  * every chunk into a zero-filled array (two passes over every byte read).
  */
-async function readBody(body: AsyncIterable<Buffer>): Promise<Buffer> {
+/**
+ * The body in one buffer: one from the buffer pool when its length is
+ * announced (a block the block cache keeps goes back to the pool once
+ * evicted and released), else assembled from what came.
+ */
+async function readBody(body: AsyncIterable<Buffer>, announced: number | undefined): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let length = 0;
+  let into = announced !== undefined && announced > 0 ? bufferPool.allocate(announced) : null;
   for await (const chunk of body) {
     chunks.push(chunk);
+    if (into !== null && length + chunk.length <= into.length) chunk.copy(into, length);
+    else into = null; // more than announced: the length check after this sees it
     length += chunk.length;
   }
+  if (into !== null && length === into.length) return into;
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
 }
 
