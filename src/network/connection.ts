@@ -9,9 +9,9 @@
 
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { bufferPool, type BufferPool } from '../memory/buffer-pool.js';
 import { decodeRequest, UnanswerableRequestError, type DecodedRequest } from '../protocol/frame.js';
 import { DecodeError } from '../protocol/primitives.js';
-import { bufferPool, type BufferPool } from '../memory/buffer-pool.js';
 import { FrameDecoder, FrameTooLargeError } from './frame-decoder.js';
 import { readIntoUserBuffers } from './user-buffer.js';
 
@@ -65,8 +65,6 @@ export interface ConnectionOptions {
   readonly idleTimeoutMs: number;
   /** Stop reading while this many response bytes wait in the socket. */
   readonly maxPendingWriteBytes: number;
-  /** Where frames read in place come from (the broker's shared bufferPool by default). */
-  readonly bufferPool?: BufferPool;
 }
 
 interface ResponseSlot {
@@ -96,7 +94,8 @@ export class Connection {
     private readonly log: Logger,
     private readonly onClose: (c: Connection) => void,
   ) {
-    this.pool = opts.bufferPool ?? bufferPool;
+    // The one pool the WAL, the caches and the handlers count their holds in: frames must come from it.
+    this.pool = bufferPool;
     this.decoder = new FrameDecoder(opts.maxFrameBytes, DIRECT_READ_MAX_BYTES, this.pool);
     socket.setNoDelay(true);
     if (opts.idleTimeoutMs > 0) socket.setTimeout(opts.idleTimeoutMs);

@@ -4,6 +4,7 @@
 // handler and (later) the table-topic workers use.
 
 import type { Logger } from 'pino';
+import { bufferPool } from '../memory/buffer-pool.js';
 import type { MetadataStore, StreamRange } from '../metadata/types.js';
 import { BrokerMetrics } from '../observability/metrics.js';
 import { IdBlockAllocator } from '../metadata/id-blocks.js';
@@ -20,7 +21,6 @@ import {
 import { decompress } from '../protocol/records/compression.js';
 import { decodeRecords } from '../protocol/records/record.js';
 import { CorruptObjectError, StreamClosedError } from './errors.js';
-import { bufferPool } from '../memory/buffer-pool.js';
 import { BlockCache } from './block-cache.js';
 import { LogCache } from './log-cache.js';
 import { verifyBlock } from './object-format.js';
