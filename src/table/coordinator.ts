@@ -370,7 +370,7 @@ export class TableTopicCoordinator {
       try {
         if (await this.convert(p, state, previous, batches)) return;
       } finally {
-        // read() held them (buffer pool) until the conversion thread has its copy.
+        // read() held them for us (buffer pool): the log cache may evict them once this conversion is done with them.
         bufferPool.releaseAll(batches);
       }
     }
