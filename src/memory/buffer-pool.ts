@@ -108,10 +108,6 @@ export class BufferPool {
     this.freeBytes += e.buffer.length;
   }
 
-  retainAll(views: readonly Uint8Array[]): void {
-    for (const v of views) this.retain(v);
-  }
-
   releaseAll(views: readonly Uint8Array[]): void {
     for (const v of views) this.release(v);
   }

@@ -9,7 +9,7 @@
 
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { bufferPool, type BufferPool } from '../memory/buffer-pool.js';
+import { bufferPool } from '../memory/buffer-pool.js';
 import { decodeRequest, UnanswerableRequestError, type DecodedRequest } from '../protocol/frame.js';
 import { DecodeError } from '../protocol/primitives.js';
 import { FrameDecoder, FrameTooLargeError } from './frame-decoder.js';
@@ -83,7 +83,6 @@ export class Connection {
   private paused = false;
   /** Whether the socket's current read buffer is the decoder's readTarget (else a fresh chunk). */
   private readingTarget = false;
-  private readonly pool: BufferPool;
   private corked = false;
 
   constructor(
@@ -94,9 +93,8 @@ export class Connection {
     private readonly log: Logger,
     private readonly onClose: (c: Connection) => void,
   ) {
-    // The one pool the WAL, the caches and the handlers count their holds in: frames must come from it.
-    this.pool = bufferPool;
-    this.decoder = new FrameDecoder(opts.maxFrameBytes, DIRECT_READ_MAX_BYTES, this.pool);
+    // Frames come from the one pool the WAL, the caches and the handlers count their holds in.
+    this.decoder = new FrameDecoder(opts.maxFrameBytes, DIRECT_READ_MAX_BYTES, bufferPool);
     socket.setNoDelay(true);
     if (opts.idleTimeoutMs > 0) socket.setTimeout(opts.idleTimeoutMs);
     // The server accepts sockets paused, so that they can be switched to reads into chosen buffers before the first byte.
@@ -120,7 +118,7 @@ export class Connection {
   private nextReadBuffer(): Buffer {
     const target = this.closed ? null : this.decoder.readTarget();
     this.readingTarget = target !== null;
-    return target ?? this.pool.allocate(READ_CHUNK_BYTES);
+    return target ?? bufferPool.allocate(READ_CHUNK_BYTES);
   }
 
   /** n bytes read into the buffer nextReadBuffer gave; false stops reading. */
@@ -220,7 +218,7 @@ export class Connection {
       recycleFrame: () => {
         if (recycled) return;
         recycled = true;
-        slot.after.push(() => this.pool.release(frame));
+        slot.after.push(() => bufferPool.release(frame));
       },
     };
     const done = this.dispatcher.dispatch(request, ctx).then(
