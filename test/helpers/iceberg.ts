@@ -117,3 +117,10 @@ export async function parquetEncodings(file: string): Promise<{ path: string; en
   const reader = await (await duck).runAndReadAll(`SELECT path_in_schema, encodings FROM parquet_metadata('${file.replace(/'/g, "''")}') ORDER BY row_group_id, column_id`);
   return (reader.getRowObjectsJson() as { path_in_schema: string; encodings: string }[]).map((r) => ({ path: r.path_in_schema, encodings: r.encodings }));
 }
+
+/** DuckDB's view of a Parquet footer: each column chunk's compressed size, in the schema's leaf order, by row group. */
+export async function parquetChunkSizes(file: string): Promise<number[]> {
+  duck ??= DuckDBInstance.create(':memory:').then((d) => d.connect());
+  const reader = await (await duck).runAndReadAll(`SELECT total_compressed_size FROM parquet_metadata('${file.replace(/'/g, "''")}') ORDER BY row_group_id, column_id`);
+  return (reader.getRowObjectsJson() as { total_compressed_size: number | string }[]).map((r) => Number(r.total_compressed_size));
+}

@@ -50,7 +50,7 @@ export async function writeParquet(columns: RowColumns): Promise<ParquetFileResu
 
 /** Column chunk sizes by field id: Parquet's leaf columns come in the schema's depth-first order, as leafTypes lists ids. */
 async function footerFacts(bytes: Uint8Array, leafIds: number[]): Promise<{ columnSizes: Map<number, number>; splitOffsets: number[] }> {
-  const file = await wasm.ParquetFile.fromFile(new Blob([bytes]));
+  const file = await wasm.ParquetFile.fromFile(blobView(bytes));
   const columnSizes = new Map<number, number>();
   const splitOffsets: number[] = [];
   try {
@@ -71,4 +71,16 @@ async function footerFacts(bytes: Uint8Array, leafIds: number[]): Promise<{ colu
     file.free();
   }
   return { columnSizes, splitOffsets };
+}
+
+/**
+ * The bytes as the Blob that ParquetFile.fromFile reads, without copying
+ * them: its reader asks only for `size` and for slices (the footer and the
+ * page indexes before it), so each slice becomes a small Blob of its own.
+ * `new Blob([bytes])` copied the whole file, about 20 ms per 50 MB at every
+ * commit, to read a few kilobytes of it (BENCHMARKS.md, 2026-11-23).
+ */
+function blobView(bytes: Uint8Array): Blob {
+  const view = { size: bytes.length, slice: (start?: number, end?: number) => new Blob([bytes.subarray(start, end)]) };
+  return view as unknown as Blob;
 }

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { PrimitiveColumn, RowColumns, type ColumnStats } from '../../../src/table/convert/columns.js';
 import { writeParquet } from '../../../src/table/convert/parquet.js';
 import type { StructType } from '../../../src/table/iceberg/types.js';
-import { duckRows, parquetEncodings, parquetFieldIds } from '../../helpers/iceberg.js';
+import { duckRows, parquetChunkSizes, parquetEncodings, parquetFieldIds } from '../../helpers/iceberg.js';
 import { seededRandom } from '../../helpers/random.js';
 
 const schema: StructType = {
@@ -119,6 +119,8 @@ describe('RowColumns', () => {
     const file = join(dir, 'rows.parquet');
     writeFileSync(file, bytes);
     expect([...columnSizes.keys()].sort()).toEqual([1, 2, 5, 6, 7]);
+    // The sizes read from the footer, as an independent reader (DuckDB) reads them, leaf by leaf.
+    expect([1, 2, 5, 6, 7].map((id) => columnSizes.get(id))).toEqual(await parquetChunkSizes(file));
     expect(splitOffsets).toEqual([4]);
     expect(await duckRows([file], 'name, score::VARCHAR AS score, tags, "at".day::VARCHAR AS day, seq', 'score')).toEqual([
       { name: null, score: '-2.0', tags: null, day: null, seq: '5' },
