@@ -13,7 +13,7 @@
 import type avro from 'avsc';
 import { isUtf8 } from 'node:buffer';
 import { BATCH_HEADER_SIZE, compressionOf, isControlBatch, readBatchHeader, splitBatches, TimestampType, timestampTypeOf } from '../../protocol/records/batch.js';
-import { decompress } from '../../protocol/records/compression.js';
+import { decompress, decompressSync } from '../../protocol/records/compression.js';
 import { RecordCursor, type DecodedRecord } from '../../protocol/records/record.js';
 import type { PartitionSpec } from '../iceberg/metadata.js';
 import { partitionType, type ColumnMetrics } from '../iceberg/manifest.js';
@@ -223,7 +223,10 @@ export class PartitionConverter {
         }
         let r: RecordCursor;
         try {
-          r = new RecordCursor(await decompress(compressionOf(h.attributes), batch.subarray(BATCH_HEADER_SIZE)), h.recordCount);
+          const codec = compressionOf(h.attributes);
+          const body = batch.subarray(BATCH_HEADER_SIZE);
+          // This runs in a conversion worker, where blocking is fine and an async call per batch is not (see decompressSync).
+          r = new RecordCursor(decompressSync(codec, body) ?? (await decompress(codec, body)), h.recordCount);
         } catch (err) {
           return this.undecodable(h.baseOffset, err);
         }

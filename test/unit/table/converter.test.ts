@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import avro from 'avsc';
 import { afterAll, expect, test } from 'vitest';
+import { Compression } from '../../../src/protocol/records/batch.js';
 import { buildBatch } from '../../../src/protocol/records/builder.js';
 import { avroToIceberg } from '../../../src/table/convert/avro-schema.js';
 import { PartitionConverter } from '../../../src/table/convert/converter.js';
@@ -290,4 +291,22 @@ test('a writer schema the table cannot take makes dead letters, not rows without
     { o: '1', id: 2, e: expect.stringMatching(/recursive record Node/) },
     { o: '2', id: 3, e: expect.stringMatching(/e is a record with no fields/) },
   ]);
+});
+
+test('batches compressed with each of Kafka codecs convert to the same rows as uncompressed ones', async () => {
+  const layout: Layout = { valueType: 'raw', keyType: 'string', flatten: false };
+  const records = Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(JSON.stringify({ i, status: ['NEW', 'PAID'][i % 2], note: 'x'.repeat(i % 50) })) }));
+  const rowsFor = async (compression: number, name: string) => {
+    const converter = new PartitionConverter(options(layout, rawSchema(layout)));
+    const batches = [await buildBatch(records.slice(0, 120), { baseOffset: 0, compression }), await buildBatch(records.slice(120), { baseOffset: 120, compression })];
+    expect(await converter.append(batches)).toMatchObject({ status: 'ok', nextOffset: 300 });
+    const { path, file } = await flushToFile(converter, dir, name);
+    expect(file.recordCount).toBe(300);
+    return duckRows([path], "_kafka_key AS k, decode(_kafka_value) AS v, _kafka_metadata.offset AS o", 'o');
+  };
+  const plain = await rowsFor(Compression.NONE, 'codec-none');
+  expect(plain[299]).toEqual({ k: 'k299', v: JSON.stringify({ i: 299, status: 'PAID', note: 'x'.repeat(49) }), o: '299' });
+  for (const [codec, name] of [[Compression.GZIP, 'gzip'], [Compression.SNAPPY, 'snappy'], [Compression.LZ4, 'lz4'], [Compression.ZSTD, 'zstd']] as const) {
+    expect([name, await rowsFor(codec, `codec-${name}`)]).toEqual([name, plain]);
+  }
 });
