@@ -5,10 +5,11 @@
 // inside a batch (timestamp lookups, later table conversion).
 //
 // decompressSync is for threads that may block (the table conversion
-// workers): there an async call per batch cost more than many batches'
-// decompression (a thread-pool hop and a promise each). zstd's synchronous
-// decoder is zstd-napi, an optional dependency built at install; where it did
-// not build, zstd batches take the async path.
+// workers): there an async call per batch (a thread-pool hop and a promise)
+// cost more than the decompression itself: 1,000 zstd batches of 67 KB took
+// 168–181 ms of CPU async against 67–82 ms on the thread (BENCHMARKS.md).
+// zstd's synchronous decoder is zstd-napi, an optional dependency built at
+// install; where it did not build, zstd batches take the async path.
 
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
@@ -45,64 +46,83 @@ function snappyBlocks(data: Buffer): Buffer[] {
   return blocks;
 }
 
-function joinBlocks(parts: Buffer[], limit: number): Buffer {
-  if (parts.length === 1) return parts[0];
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  if (total > limit) throw new DecodeError('decompressed batch too large');
-  return Buffer.concat(parts, total);
+/** Decoded blocks joined into one batch payload, refused once past `limit` bytes. */
+class Joined {
+  private readonly parts: Buffer[] = [];
+  private total = 0;
+  constructor(private readonly limit: number) {}
+  add(block: Buffer): void {
+    this.total += block.length;
+    if (this.total > this.limit) throw new DecodeError('decompressed batch too large');
+    this.parts.push(block);
+  }
+  result(): Buffer {
+    return this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.total);
+  }
 }
 
-async function snappyDecompress(data: Buffer, limit: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let total = 0;
-  for (const block of snappyBlocks(data)) {
-    const out = (await snappyUncompress(block)) as Buffer;
-    total += out.length;
-    if (total > limit) throw new DecodeError('decompressed batch too large');
-    parts.push(out);
-  }
-  return joinBlocks(parts, limit);
+/** One codec's decoders: async for the event loop, and on the calling thread (null where there is none here). */
+interface Decoder {
+  decode(data: Buffer, limit: number): Promise<Buffer>;
+  decodeSync(data: Buffer, limit: number): Buffer | null;
 }
 
-function snappyDecompressSync(data: Buffer, limit: number): Buffer {
-  const parts: Buffer[] = [];
-  let total = 0;
-  for (const block of snappyBlocks(data)) {
-    const out = snappyUncompressSync(block) as Buffer;
-    total += out.length;
-    if (total > limit) throw new DecodeError('decompressed batch too large');
-    parts.push(out);
-  }
-  return joinBlocks(parts, limit);
+const DECODERS: ReadonlyMap<number, Decoder> = new Map<number, Decoder>([
+  [Compression.GZIP, { decode: (d, limit) => gunzipAsync(d, { maxOutputLength: limit }), decodeSync: (d, limit) => gunzipSync(d, { maxOutputLength: limit }) }],
+  [
+    Compression.SNAPPY,
+    {
+      decode: async (d, limit) => {
+        const out = new Joined(limit);
+        for (const block of snappyBlocks(d)) out.add((await snappyUncompress(block)) as Buffer);
+        return out.result();
+      },
+      decodeSync: (d, limit) => {
+        const out = new Joined(limit);
+        for (const block of snappyBlocks(d)) out.add(snappyUncompressSync(block) as Buffer);
+        return out.result();
+      },
+    },
+  ],
+  [Compression.LZ4, { decode: (d) => decompressFrame(d), decodeSync: (d) => decompressFrameSync(d) }],
+  [
+    Compression.ZSTD,
+    {
+      decode: (d) => zstdDecompress(d),
+      decodeSync: (d, limit) => {
+        const zstd = zstdSync();
+        return zstd === null ? null : zstdDecompressSync(zstd, d, limit);
+      },
+    },
+  ],
+]);
+
+function decoderOf(codec: number): Decoder {
+  const d = DECODERS.get(codec);
+  if (d === undefined) throw new DecodeError(`unknown compression codec ${codec}`);
+  return d;
+}
+
+/** A library's failure on the bytes of a batch is a malformed batch. */
+function asDecodeError(codec: number, err: unknown): DecodeError {
+  return err instanceof DecodeError ? err : new DecodeError(`cannot decompress batch (codec ${codec}): ${(err as Error).message}`);
+}
+
+function withinLimit(out: Buffer, limit: number): Buffer {
+  if (out.length > limit) throw new DecodeError('decompressed batch too large');
+  return out;
 }
 
 export async function decompress(codec: number, data: Buffer): Promise<Buffer> {
+  if (codec === Compression.NONE) return data;
+  const decoder = decoderOf(codec);
+  let out: Buffer;
   try {
-    let out: Buffer;
-    switch (codec) {
-      case Compression.NONE:
-        return data;
-      case Compression.GZIP:
-        out = await gunzipAsync(data, { maxOutputLength: MAX_DECOMPRESSED_BYTES });
-        break;
-      case Compression.SNAPPY:
-        out = await snappyDecompress(data, MAX_DECOMPRESSED_BYTES);
-        break;
-      case Compression.LZ4:
-        out = await decompressFrame(data);
-        break;
-      case Compression.ZSTD:
-        out = await zstdDecompress(data);
-        break;
-      default:
-        throw new DecodeError(`unknown compression codec ${codec}`);
-    }
-    if (out.length > MAX_DECOMPRESSED_BYTES) throw new DecodeError('decompressed batch too large');
-    return out;
+    out = await decoder.decode(data, MAX_DECOMPRESSED_BYTES);
   } catch (err) {
-    if (err instanceof DecodeError) throw err;
-    throw new DecodeError(`cannot decompress batch (codec ${codec}): ${(err as Error).message}`);
+    throw asDecodeError(codec, err);
   }
+  return withinLimit(out, MAX_DECOMPRESSED_BYTES);
 }
 
 /**
@@ -112,35 +132,15 @@ export async function decompress(codec: number, data: Buffer): Promise<Buffer> {
  * (zstd without zstd-napi): use decompress().
  */
 export function decompressSync(codec: number, data: Buffer, limit = MAX_DECOMPRESSED_BYTES): Buffer | null {
+  if (codec === Compression.NONE) return data;
+  const decoder = decoderOf(codec);
+  let out: Buffer | null;
   try {
-    let out: Buffer;
-    switch (codec) {
-      case Compression.NONE:
-        return data;
-      case Compression.GZIP:
-        out = gunzipSync(data, { maxOutputLength: limit });
-        break;
-      case Compression.SNAPPY:
-        out = snappyDecompressSync(data, limit);
-        break;
-      case Compression.LZ4:
-        out = decompressFrameSync(data);
-        break;
-      case Compression.ZSTD: {
-        const zstd = zstdSync();
-        if (zstd === null) return null;
-        out = zstdDecompressSync(zstd, data, limit);
-        break;
-      }
-      default:
-        throw new DecodeError(`unknown compression codec ${codec}`);
-    }
-    if (out.length > limit) throw new DecodeError('decompressed batch too large');
-    return out;
+    out = decoder.decodeSync(data, limit);
   } catch (err) {
-    if (err instanceof DecodeError) throw err;
-    throw new DecodeError(`cannot decompress batch (codec ${codec}): ${(err as Error).message}`);
+    throw asDecodeError(codec, err);
   }
+  return out === null ? null : withinLimit(out, limit);
 }
 
 /** zstd-napi's native binding, as much of it as is used here. */

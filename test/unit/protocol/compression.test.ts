@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { compressFrameSync } from 'lz4-napi';
 import { compressSync as snappyCompressSync } from 'snappy';
 import { describe, expect, test } from 'vitest';
 import { DecodeError } from '../../../src/protocol/primitives.js';
@@ -118,6 +119,12 @@ describe('decompressSync', () => {
     expect(() => decompressSync(Compression.GZIP, gzipSync(zeros), 1 << 20)).toThrow(DecodeError);
     const framed = xerial([payloads[3], payloads[3]]);
     expect(() => decompressSync(Compression.SNAPPY, framed, 100_000)).toThrow(new DecodeError('decompressed batch too large'));
+    // Blocks stop being decoded once past the limit: the garbage block after it is never reached.
+    const pastLimitThenGarbage = Buffer.concat([framed, Buffer.from([0, 0, 0, 8]), Buffer.alloc(8, 0xff)]);
+    expect(() => decompressSync(Compression.SNAPPY, pastLimitThenGarbage, 100_000)).toThrow(new DecodeError('decompressed batch too large'));
+    expect(() => decompressSync(Compression.SNAPPY, pastLimitThenGarbage)).toThrow(DecodeError);
+    // lz4's library has no limit of its own: the payload is checked after it.
+    expect(() => decompressSync(Compression.LZ4, compressFrameSync(zeros), 1 << 20)).toThrow(new DecodeError('decompressed batch too large'));
     const badLength = Buffer.from(framed);
     badLength.writeInt32BE(1 << 30, 16);
     expect(() => decompressSync(Compression.SNAPPY, badLength)).toThrow(new DecodeError('truncated xerial snappy block'));
