@@ -171,10 +171,11 @@ function zstdSync(): { binding: ZstdBinding; dctx: InstanceType<ZstdBinding['DCt
 }
 
 /**
- * One zstd payload, all of its frames, into at most `limit` bytes. A batch
- * is one frame whose header gives its size (as Kafka's producers write it):
+ * One zstd payload, all of its frames, into at most `limit` bytes. A single
+ * frame whose header gives its size (one-shot compressors write it) is
  * decoded in one call into a buffer of that size, once the size is checked
- * against the limit. Anything else is streamed into a buffer that doubles up
+ * against the limit. Anything else (streaming compressors leave the size
+ * out, as compress() here does) is streamed into a buffer that doubles up
  * to the limit, so a header's claim is never what memory is allocated for.
  */
 function zstdDecompressSync(zstd: { binding: ZstdBinding; dctx: InstanceType<ZstdBinding['DCtx']> }, data: Buffer, limit: number): Buffer {
