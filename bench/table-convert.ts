@@ -7,7 +7,9 @@
 //                          [--raw true] (raw layout: the same records' values as bytes, no Avro decoding)
 //                          [--partition-by '[day(created_at)]'] (a partitioned table, as automq.table.topic.partition.by)
 //                          [--commit-mib 0] (flush a file after every N MiB of batches, as each commit interval
-//                                            does in a broker; 0: one flush at the end of each run)
+//                                            does in a broker, counted before compression so that files
+//                                            hold as many records whatever the codec; 0: one flush at the
+//                                            end of each run)
 //
 // Runs under the broker's V8 flags (src/cli/node-flags.ts), restarting
 // itself with them when they are missing.
@@ -120,6 +122,7 @@ async function main(): Promise<void> {
   const header = Buffer.from([0, 0, 0, 0, schemaId]);
   let valueBytes = 0;
   const batches: Buffer[] = [];
+  const plainSizes: number[] = [];
   for (let base = 0; base < o.records; base += o.batch) {
     const n = Math.min(o.batch, o.records - base);
     const records = Array.from({ length: n }, (_, k) => {
@@ -127,7 +130,11 @@ async function main(): Promise<void> {
       valueBytes += value.length;
       return { key: `order-${base + k}`, value, timestamp: 1_790_000_000_000 + base + k };
     });
-    batches.push(await buildBatch(records, { baseOffset: base, compression: CODECS[o.codec] ?? 0 }));
+    const codec = CODECS[o.codec] ?? 0;
+    const batch = await buildBatch(records, { baseOffset: base, compression: codec });
+    batches.push(batch);
+    // What a commit interval holds is a span of time, so as many records whatever the codec: files are cut by the batches' size before compression.
+    plainSizes.push(codec === 0 ? batch.length : (await buildBatch(records, { baseOffset: base })).length);
   }
   const batchBytes = batches.reduce((n, b) => n + b.length, 0);
   const layout: Layout = { valueType: o.raw ? 'raw' : 'by_schema_id', keyType: 'string', flatten: o.flatten };
@@ -166,14 +173,16 @@ async function main(): Promise<void> {
     for (let i = 0; i < batches.length; ) {
       const chunk: Buffer[] = [];
       let bytes = 0;
+      let plain = 0;
       while (i < batches.length && bytes < 4 * 2 ** 20) {
         bytes += batches[i].length;
+        plain += plainSizes[i];
         chunk.push(batches[i++]);
       }
       const outcome = await converter.append(chunk);
       if (outcome.status !== 'ok') throw new Error(`conversion ${outcome.status}: ${JSON.stringify(outcome).slice(0, 300)}`);
       tally(outcome.files);
-      sinceFlush += bytes;
+      sinceFlush += plain;
       if (o.commitMib > 0 && sinceFlush >= o.commitMib * 2 ** 20) {
         tally(await converter.flush());
         sinceFlush = 0;

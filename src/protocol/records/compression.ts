@@ -175,8 +175,9 @@ function zstdSync(): { binding: ZstdBinding; dctx: InstanceType<ZstdBinding['DCt
  * frame whose header gives its size (one-shot compressors write it) is
  * decoded in one call into a buffer of that size, once the size is checked
  * against the limit. Anything else (streaming compressors leave the size
- * out, as compress() here does) is streamed into a buffer that doubles up
- * to the limit, so a header's claim is never what memory is allocated for.
+ * out, as compress() here does) is streamed into this thread's scratch
+ * buffer, which doubles up to the limit, and copied out at its size: a
+ * header's claim is never what memory is allocated for.
  */
 function zstdDecompressSync(zstd: { binding: ZstdBinding; dctx: InstanceType<ZstdBinding['DCtx']> }, data: Buffer, limit: number): Buffer {
   const { binding, dctx } = zstd;
@@ -188,22 +189,37 @@ function zstdDecompressSync(zstd: { binding: ZstdBinding; dctx: InstanceType<Zst
     return out;
   }
   dctx.reset(binding.ResetDirective.sessionOnly);
-  let out = Buffer.allocUnsafe(Math.min(limit, Math.max(64 * 1024, data.length * 4)));
+  let out = zstdScratch ?? Buffer.allocUnsafeSlow(1024 * 1024);
   let produced = 0;
   let consumed = 0;
-  for (;;) {
-    const [remaining, wrote, read] = dctx.decompressStream(out.subarray(produced), data.subarray(consumed));
-    produced += wrote;
-    consumed += read;
-    if (consumed === data.length && remaining === 0) return out.subarray(0, produced);
-    if (produced === out.length) {
-      if (out.length >= limit) throw new DecodeError('decompressed batch too large');
-      const next = Buffer.allocUnsafe(Math.min(limit, out.length * 2));
-      out.copy(next, 0, 0, produced);
-      out = next;
-    } else if (wrote === 0 && read === 0) throw new DecodeError('truncated zstd frame');
+  try {
+    for (;;) {
+      const [remaining, wrote, read] = dctx.decompressStream(out.subarray(produced, Math.min(out.length, limit)), data.subarray(consumed));
+      produced += wrote;
+      consumed += read;
+      // The batch's own copy: its records' slices may outlive the next batch (a partition value is one).
+      if (consumed === data.length && remaining === 0) return Buffer.from(out.subarray(0, produced));
+      if (produced === Math.min(out.length, limit)) {
+        if (produced >= limit) throw new DecodeError('decompressed batch too large');
+        const next = Buffer.allocUnsafeSlow(Math.min(limit, out.length * 2));
+        out.copy(next, 0, 0, produced);
+        out = next;
+      } else if (wrote === 0 && read === 0) throw new DecodeError('truncated zstd frame');
+    }
+  } finally {
+    // Kept for the next batch unless a huge one grew it.
+    if (out.length <= MAX_KEPT_SCRATCH) zstdScratch = out;
   }
 }
+
+/**
+ * Where streamed zstd frames are decoded before their exact-size copy: one
+ * buffer per thread, grown to the largest batch (up to 16 MiB kept),
+ * instead of a buffer that doubled its way up for every batch, new memory
+ * each time for V8 to collect (BENCHMARKS.md, 2026-11-23).
+ */
+const MAX_KEPT_SCRATCH = 16 * 1024 * 1024;
+let zstdScratch: Buffer | null = null;
 
 export async function compress(codec: number, data: Buffer): Promise<Buffer> {
   switch (codec) {

@@ -14,6 +14,8 @@ import { buildBatch } from '../../../src/protocol/records/builder.js';
 import { avroToIceberg } from '../../../src/table/convert/avro-schema.js';
 import { PartitionConverter } from '../../../src/table/convert/converter.js';
 import { rawSchema, schemaLayout, type Layout } from '../../../src/table/convert/layout.js';
+import { PARTITION_FIELD_ID_START } from '../../../src/table/iceberg/metadata.js';
+import { partitionSpecFor } from '../../../src/table/partition-by.js';
 import { fieldByPath, type MapType } from '../../../src/table/iceberg/types.js';
 import { converterOptions, flushToFile, flushToFiles } from '../../helpers/converter.js';
 import { duckRows } from '../../helpers/iceberg.js';
@@ -309,4 +311,20 @@ test('batches compressed with each of Kafka codecs convert to the same rows as u
   for (const [codec, name] of [[Compression.GZIP, 'gzip'], [Compression.SNAPPY, 'snappy'], [Compression.LZ4, 'lz4'], [Compression.ZSTD, 'zstd']] as const) {
     expect([name, await rowsFor(codec, `codec-${name}`)]).toEqual([name, plain]);
   }
+});
+
+test("a partition value read from a zstd batch is still that batch's after the next batch is decoded", async () => {
+  const layout: Layout = { valueType: 'raw', keyType: 'string', flatten: false };
+  const schema = rawSchema(layout);
+  // The raw value's bytes are the partition value, as a slice of the decoded batch.
+  const spec = partitionSpecFor(schema, '[_kafka_value]', [], PARTITION_FIELD_ID_START - 1);
+  const converter = new PartitionConverter(options(layout, schema, { spec }));
+  // Same layout in both batches, so the values sit at the same place in each decoded payload.
+  const batch = (value: string, base: number) => buildBatch(Array.from({ length: 50 }, () => ({ key: 'k', value: Buffer.from(value) })), { baseOffset: base, compression: Compression.ZSTD });
+  expect(await converter.append([await batch('alpha', 0), await batch('bravo', 50)])).toMatchObject({ status: 'ok', nextOffset: 100 });
+  const files = await converter.flush();
+  expect(files.map((f) => [Buffer.from(f.partition._kafka_value as Uint8Array).toString(), f.recordCount]).sort()).toEqual([
+    ['alpha', 50],
+    ['bravo', 50],
+  ]);
 });
