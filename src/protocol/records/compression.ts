@@ -155,9 +155,15 @@ interface ZstdBinding {
   ResetDirective: { sessionOnly: number };
 }
 
-let zstdBinding: { binding: ZstdBinding; dctx: InstanceType<ZstdBinding['DCtx']> } | null | undefined;
+/** The binding and this thread's decompression context. */
+interface ZstdSync {
+  readonly binding: ZstdBinding;
+  readonly dctx: InstanceType<ZstdBinding['DCtx']>;
+}
 
-function zstdSync(): { binding: ZstdBinding; dctx: InstanceType<ZstdBinding['DCtx']> } | null {
+let zstdBinding: ZstdSync | null | undefined;
+
+function zstdSync(): ZstdSync | null {
   if (zstdBinding === undefined) {
     try {
       // The binding itself, not zstd-napi's Decompressor: that one allocates whatever size a frame header claims.
@@ -179,7 +185,7 @@ function zstdSync(): { binding: ZstdBinding; dctx: InstanceType<ZstdBinding['DCt
  * buffer, which doubles up to the limit, and copied out at its size: a
  * header's claim is never what memory is allocated for.
  */
-function zstdDecompressSync(zstd: { binding: ZstdBinding; dctx: InstanceType<ZstdBinding['DCtx']> }, data: Buffer, limit: number): Buffer {
+function zstdDecompressSync(zstd: ZstdSync, data: Buffer, limit: number): Buffer {
   const { binding, dctx } = zstd;
   const size = binding.getFrameContentSize(data);
   if (size !== null && size > limit) throw new DecodeError('decompressed batch too large');
