@@ -13,6 +13,7 @@ import { bufferPool } from '../memory/buffer-pool.js';
 import { decodeRequest, UnanswerableRequestError, type DecodedRequest } from '../protocol/frame.js';
 import { DecodeError } from '../protocol/primitives.js';
 import { FrameDecoder, FrameTooLargeError } from './frame-decoder.js';
+import { Outbox } from './outbox.js';
 import { readIntoUserBuffers } from './user-buffer.js';
 
 /**
@@ -30,6 +31,16 @@ const READ_CHUNK_BYTES = 16 * 1024;
  * chunks as they come.
  */
 const DIRECT_READ_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Responses go to the socket this many bytes per event-loop turn. One
+ * write of a whole fetch response (up to fetch.max.bytes, 50 MiB) keeps
+ * the event loop in the kernel's copy for as long as the client drains the
+ * socket: on loopback, 9–16 ms stretches in a profile of a catch-up read,
+ * while other connections' produce requests waited. Between slices the loop
+ * polls, so they get in.
+ */
+const WRITE_SLICE_BYTES = 256 * 1024;
 
 export interface RequestContext {
   readonly connectionId: string;
@@ -83,7 +94,11 @@ export class Connection {
   private paused = false;
   /** Whether the socket's current read buffer is the decoder's readTarget (else a fresh chunk). */
   private readingTarget = false;
-  private corked = false;
+  /** Response parts not yet handed to the socket. */
+  private readonly outbox = new Outbox();
+  /** Whether a slice is being written or is due: the next one follows it. */
+  private sending = false;
+  private endWhenSent = false;
 
   constructor(
     readonly id: string,
@@ -155,7 +170,7 @@ export class Connection {
   private maybePause(): void {
     const busy =
       this.frames.length + this.slots.length >= this.opts.maxInflightRequests ||
-      this.socket.writableLength >= this.opts.maxPendingWriteBytes;
+      this.pendingWriteBytes() >= this.opts.maxPendingWriteBytes;
     if (busy && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -164,7 +179,7 @@ export class Connection {
 
   private maybeResume(): void {
     if (!this.paused || this.closed) return;
-    if (this.frames.length + this.slots.length < this.opts.maxInflightRequests && this.socket.writableLength < this.opts.maxPendingWriteBytes) {
+    if (this.frames.length + this.slots.length < this.opts.maxInflightRequests && this.pendingWriteBytes() < this.opts.maxPendingWriteBytes) {
       this.paused = false;
       this.socket.resume();
     }
@@ -235,20 +250,18 @@ export class Connection {
     await Promise.race([done, released]);
   }
 
+  private pendingWriteBytes(): number {
+    return this.socket.writableLength + this.outbox.bytes;
+  }
+
   private writeResponses(): void {
     while (this.slots.length > 0 && this.slots[0].done) {
       const slot = this.slots.shift() as ResponseSlot;
       if (this.closed) return;
-      if (slot.response !== null) {
+      if (slot.response !== null && slot.response.length > 0) {
         const after = slot.after;
-        const parts = slot.response;
-        this.corkUntilNextTick();
-        for (let i = 0; i < parts.length; i++) {
-          // Write callbacks run in order, and also when the socket fails: the last one means every part is out of our hands.
-          if (i === parts.length - 1 && after.length > 0) this.socket.write(parts[i], () => runAll(after));
-          else this.socket.write(parts[i]);
-        }
-        if (parts.length === 0) runAll(after);
+        // Once the last part is written, every part is out of our hands.
+        this.outbox.push(slot.response, after.length > 0 ? () => runAll(after) : null);
       } else {
         runAll(slot.after);
       }
@@ -257,29 +270,65 @@ export class Connection {
         return;
       }
     }
-    if (!this.corked && this.socket.writableLength < this.opts.maxPendingWriteBytes) this.maybeResume();
+    this.scheduleSend();
   }
 
   /**
    * Responses that complete in the same tick (every produce request a WAL
-   * commit acknowledges) leave in one write, not one system call each.
+   * commit acknowledges) leave in one write, not one system call each: the
+   * outbox is sent on the next tick.
    */
-  private corkUntilNextTick(): void {
-    if (this.corked) return;
-    this.corked = true;
+  private scheduleSend(): void {
+    if (this.sending || this.outbox.length === 0) return;
+    this.sending = true;
+    process.nextTick(() => this.sendSlice());
+  }
+
+  /** Up to WRITE_SLICE_BYTES of the outbox in one writev; the rest after the socket has taken it and the loop has polled. */
+  private sendSlice(): void {
+    if (this.socket.destroyed) {
+      this.sending = false;
+      return;
+    }
+    const slice = this.outbox.take(WRITE_SLICE_BYTES);
+    if (slice.length === 0) {
+      this.sending = false;
+      return;
+    }
+    const more = this.outbox.length > 0;
     this.socket.cork();
-    process.nextTick(() => {
-      this.corked = false;
-      this.socket.uncork();
-      this.maybePause(); // a consumer that does not read its responses stops being read from
-      if (this.socket.writableLength < this.opts.maxPendingWriteBytes) this.maybeResume();
+    for (let i = 0; i < slice.length - 1; i++) this.socket.write(slice[i].part, slice[i].done ?? undefined);
+    const { part, done } = slice[slice.length - 1];
+    // Write callbacks run in order, and also when the socket fails.
+    this.socket.write(part, (err) => {
+      done?.();
+      if (!more) return;
+      if (err) this.sending = false;
+      // After the poll phase: other connections' requests get in between slices.
+      else setImmediate(() => this.sendSlice());
     });
+    this.socket.uncork();
+    if (this.outbox.length === 0) {
+      // Sent for now: a response that completes later starts a new send, after this one in the socket's order.
+      this.sending = false;
+      if (this.endWhenSent) this.endSocket();
+      this.maybePause(); // a consumer that does not read its responses stops being read from
+      this.maybeResume();
+    }
   }
 
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
     this.log.debug({ conn: this.id, reason }, 'connection closed');
+    if (this.outbox.length > 0) {
+      // Responses already queued (an acks=0 produce error's predecessors) still go out first, as socket.end() would let them.
+      this.endWhenSent = true;
+      this.scheduleSend();
+    } else this.endSocket();
+  }
+
+  private endSocket(): void {
     this.socket.end();
     this.socket.destroySoon();
   }

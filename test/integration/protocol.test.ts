@@ -3,10 +3,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { decodeResponse, encodeRequest } from '../../src/protocol/frame.js';
-import { ApiVersions, Metadata, Produce } from '../../src/protocol/messages/index.js';
+import { ApiVersions, Fetch, Metadata, Produce } from '../../src/protocol/messages/index.js';
 import { buildBatch } from '../../src/protocol/records/builder.js';
 import { capturingLogger, startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { consumeRecords } from '../helpers/records.js';
 
 let broker: TestBroker;
 const captured = capturingLogger();
@@ -149,6 +150,41 @@ describe('request pipelining', () => {
     // the acks=0 batch took offset 1
     expect(p3.body.responses[0].partitionResponses[0].baseOffset).toBe(2);
     c.close();
+  });
+
+  // Responses leave in slices of 256 KiB, one per event-loop turn (Connection.sendSlice): a fetch of megabytes
+  // goes out over many turns, and what was queued before a close still reaches the client.
+  it('sends a large fetch response whole and in order with the responses after it, also when the connection then closes', async () => {
+    const p = await RawClient.connect(broker.port);
+    const value = (i: number) => `${String(i).padStart(8, '0')}${'v'.repeat(1016)}`;
+    for (let b = 0; b < 60; b++) {
+      const batch = await buildBatch(Array.from({ length: 100 }, (_, i) => ({ value: value(b * 100 + i) })));
+      const r = await p.request(Produce, 9, { acks: -1, timeoutMs: 5000, topicData: [{ name: 'sliced', partitionData: [{ index: 0, records: batch }] }] });
+      expect(r.responses[0].partitionResponses[0].errorCode).toBe(0);
+    }
+    p.close();
+    const c = await RawClient.connect(broker.port);
+    const frames = [c.nextFrame(), c.nextFrame(), c.nextFrame()];
+    const fetch = (corr: number) =>
+      encodeRequest(Fetch, 4, corr, 'sliced', { maxWaitMs: 0, minBytes: 0, maxBytes: 64 << 20, isolationLevel: 0, topics: [{ topic: 'sliced', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 32 << 20 }] }] });
+    c.socket.write(fetch(1));
+    c.socket.write(encodeRequest(Metadata, 12, 2, 'sliced', { topics: [{ name: 'sliced' }] }));
+    c.socket.write(fetch(3));
+    const bad = await buildBatch([{ value: 'x' }]);
+    bad[20] ^= 0xff; // a failed acks=0 produce: Kafka closes the connection
+    c.socket.write(encodeRequest(Produce, 9, 4, 'sliced', { acks: 0, timeoutMs: 5000, topicData: [{ name: 'sliced', partitionData: [{ index: 0, records: bad }] }] }));
+    const [f1, m2, f3] = await Promise.all(frames);
+    expect(await c.waitClosed()).toBe(true);
+    const expected = Array.from({ length: 6000 }, (_, i) => [i, value(i)]);
+    for (const [frame, corr] of [[f1, 1], [f3, 3]] as const) {
+      expect(frame.length).toBeGreaterThan(6_000_000);
+      const res = decodeResponse(Fetch, Fetch.response, 4, frame);
+      expect(res.correlationId).toBe(corr);
+      const records = await consumeRecords(res.body.responses[0].partitions[0].records);
+      expect(records.map((r) => [r.offset, r.value])).toEqual(expected);
+    }
+    expect(decodeResponse(Metadata, Metadata.response, 12, m2).correlationId).toBe(2);
+    expect(c.framesReceived).toBe(3);
   });
 
   it('closes the connection after a failed acks=0 produce, as Kafka does', async () => {
