@@ -4,6 +4,7 @@
 //                    [--connections 3] [--inflight 8] [--codec none|gzip|snappy|lz4|zstd]
 //                    [--store fs|s3] [--s3-latency none|s3]
 //                    [--scenario throughput|cold-read|paced] [--rate-mbps 20] [--seconds 15]
+//                    [--read-rate-mbps 0]
 //                    [--override key=value ...] [--topic-config key=value ...] [--node-args "--cpu-prof ..."]
 //                    [--values random|json] [--warmup-records 0] [--latency-log FILE]
 //                    [--broker-stdout FILE]
@@ -31,7 +32,8 @@
 // --scenario cold-read: a backlog is written first, then a paced tail producer
 // runs alone and then alongside a consumer catching up from offset 0 (in a
 // worker thread), and the producer's latency is compared (AutoMQ's claim:
-// cold reads do not affect writes).
+// cold reads do not affect writes). --read-rate-mbps paces that consumer
+// (0, the default: as fast as it can).
 //
 // --latency-log FILE (paced): one line per produce request, "<sent ms after
 // the start> <latency ms>", to see when the slow ones happen.
@@ -73,6 +75,8 @@ interface Options {
   scenario: 'throughput' | 'cold-read' | 'paced';
   /** cold-read: the tail producer's rate and how long each phase runs. */
   rateMbps: number;
+  /** cold-read: the catch-up reader's pace in MB/s (0: as fast as it can). */
+  readRateMbps: number;
   seconds: number;
   warmupRecords: number;
   latencyLog: string | null;
@@ -97,6 +101,7 @@ function parseArgs(argv: string[]): Options {
     s3Latency: 'none',
     scenario: 'throughput',
     rateMbps: 20,
+    readRateMbps: 0,
     seconds: 15,
     warmupRecords: 0,
     latencyLog: null,
@@ -114,6 +119,7 @@ function parseArgs(argv: string[]): Options {
     else if (key === 's3-latency') o.s3Latency = value === 's3' ? 's3' : 'none';
     else if (key === 'scenario') o.scenario = value === 'cold-read' || value === 'paced' ? value : 'throughput';
     else if (key === 'rate-mbps') o.rateMbps = Number(value);
+    else if (key === 'read-rate-mbps') o.readRateMbps = Number(value);
     else if (key === 'warmup-records') o.warmupRecords = Number(value);
     else if (key === 'latency-log') o.latencyLog = value;
     else if (key === 'broker-stdout') o.brokerStdout = value;
@@ -300,7 +306,7 @@ async function produceAll(env: Env, requests: number): Promise<{ latencies: numb
 }
 
 /** Reads every partition from offset 0 to `ends`; returns records and batch bytes read. */
-async function consumeAll(env: Env, ends: number[], stopEarly?: () => boolean): Promise<{ records: number; bytes: number; seconds: number }> {
+async function consumeAll(env: Env, ends: number[], stopEarly?: () => boolean, rateMbps = 0): Promise<{ records: number; bytes: number; seconds: number }> {
   const consumer = await Conn.open(env.port);
   const t1 = performance.now();
   let records = 0;
@@ -325,6 +331,9 @@ async function consumeAll(env: Env, ends: number[], stopEarly?: () => boolean): 
         offsets[part.partitionIndex] = last + 1;
       }
     }
+    // Paced: the next fetch waits until the bytes so far are due.
+    const due = rateMbps > 0 ? t1 + bytes / (rateMbps * 1e3) - performance.now() : 0;
+    if (due > 0) await new Promise((r) => setTimeout(r, due));
   }
   consumer.close();
   return { records, bytes, seconds: (performance.now() - t1) / 1000 };
@@ -443,7 +452,7 @@ async function coldRead(env: Env): Promise<void> {
   // in a worker thread, so that decoding its large responses never delays
   // this thread's sends or the timing of their acknowledgements.
   const req0 = await storeRequests(env.metricsPort);
-  const worker = new Worker(new URL(import.meta.url), { workerData: { coldReader: { port: env.port, topicId: env.topicId, partitions: o.partitions, ends } } });
+  const worker = new Worker(new URL(import.meta.url), { workerData: { coldReader: { port: env.port, topicId: env.topicId, partitions: o.partitions, ends, rateMbps: o.readRateMbps } } });
   const read = new Promise<{ records: number; bytes: number; seconds: number }>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
@@ -511,11 +520,19 @@ async function main(): Promise<void> {
 }
 
 /** The cold-read scenario's consumer, run in a worker thread. */
-async function coldReaderThread(data: { port: number; topicId: string; partitions: number; ends: number[] }): Promise<void> {
+interface ColdReaderData {
+  port: number;
+  topicId: string;
+  partitions: number;
+  ends: number[];
+  rateMbps: number;
+}
+
+async function coldReaderThread(data: ColdReaderData): Promise<void> {
   let stop = false;
   parentPort?.once('message', () => (stop = true));
   const env = { o: { partitions: data.partitions }, port: data.port, topicId: data.topicId } as Env;
-  const result = await consumeAll(env, data.ends, () => stop);
+  const result = await consumeAll(env, data.ends, () => stop, data.rateMbps);
   parentPort?.postMessage(result);
 }
 
@@ -525,5 +542,5 @@ if (isMainThread) {
     process.exit(1);
   });
 } else {
-  void coldReaderThread((workerData as { coldReader: { port: number; topicId: string; partitions: number; ends: number[] } }).coldReader);
+  void coldReaderThread((workerData as { coldReader: ColdReaderData }).coldReader);
 }
