@@ -95,32 +95,39 @@ export async function tableFiles(metadata: TableJson): Promise<string[]> {
 
 let duck: Promise<DuckDBConnection> | null = null;
 
+/** Rows of one query on the tests' shared in-memory DuckDB. */
+async function duckQuery<T>(sql: string): Promise<T[]> {
+  duck ??= DuckDBInstance.create(':memory:').then((d) => d.connect());
+  return (await (await duck).runAndReadAll(sql)).getRowObjectsJson() as T[];
+}
+
+/** A file path as an SQL string literal. */
+const sqlString = (file: string) => `'${file.replace(/'/g, "''")}'`;
+
 /** Rows of Parquet files read by DuckDB (union_by_name, so files written under older schemas read too). */
 export async function duckRows(files: readonly string[], select: string, order: string): Promise<Record<string, unknown>[]> {
   if (files.length === 0) return [];
-  duck ??= DuckDBInstance.create(':memory:').then((d) => d.connect());
-  const list = files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ');
-  const reader = await (await duck).runAndReadAll(`SELECT ${select} FROM read_parquet([${list}], union_by_name = true) ORDER BY ${order}`);
-  return reader.getRowObjectsJson() as Record<string, unknown>[];
+  return duckQuery(`SELECT ${select} FROM read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true) ORDER BY ${order}`);
 }
 
 /** DuckDB's view of a Parquet footer: every column's name and field id. */
 export async function parquetFieldIds(file: string): Promise<{ name: string; fieldId: number | null }[]> {
-  duck ??= DuckDBInstance.create(':memory:').then((d) => d.connect());
-  const reader = await (await duck).runAndReadAll(`SELECT name, field_id FROM parquet_schema('${file.replace(/'/g, "''")}')`);
-  return (reader.getRowObjectsJson() as { name: string; field_id: number | string | null }[]).map((r) => ({ name: r.name, fieldId: r.field_id === null ? null : Number(r.field_id) }));
+  const rows = await duckQuery<{ name: string; field_id: number | string | null }>(`SELECT name, field_id FROM parquet_schema(${sqlString(file)})`);
+  return rows.map((r) => ({ name: r.name, fieldId: r.field_id === null ? null : Number(r.field_id) }));
 }
 
-/** DuckDB's view of a Parquet footer: each column chunk's path and encodings (e.g. "PLAIN, RLE_DICTIONARY"), by row group. */
+/** Column chunks of a Parquet footer as DuckDB reads them, in the schema's leaf order, by row group. */
+function parquetChunks<T>(file: string, columns: string): Promise<T[]> {
+  return duckQuery<T>(`SELECT ${columns} FROM parquet_metadata(${sqlString(file)}) ORDER BY row_group_id, column_id`);
+}
+
+/** Each column chunk's path and encodings (e.g. "PLAIN, RLE_DICTIONARY"). */
 export async function parquetEncodings(file: string): Promise<{ path: string; encodings: string }[]> {
-  duck ??= DuckDBInstance.create(':memory:').then((d) => d.connect());
-  const reader = await (await duck).runAndReadAll(`SELECT path_in_schema, encodings FROM parquet_metadata('${file.replace(/'/g, "''")}') ORDER BY row_group_id, column_id`);
-  return (reader.getRowObjectsJson() as { path_in_schema: string; encodings: string }[]).map((r) => ({ path: r.path_in_schema, encodings: r.encodings }));
+  const rows = await parquetChunks<{ path_in_schema: string; encodings: string }>(file, 'path_in_schema, encodings');
+  return rows.map((r) => ({ path: r.path_in_schema, encodings: r.encodings }));
 }
 
-/** DuckDB's view of a Parquet footer: each column chunk's compressed size, in the schema's leaf order, by row group. */
+/** Each column chunk's compressed size. */
 export async function parquetChunkSizes(file: string): Promise<number[]> {
-  duck ??= DuckDBInstance.create(':memory:').then((d) => d.connect());
-  const reader = await (await duck).runAndReadAll(`SELECT total_compressed_size FROM parquet_metadata('${file.replace(/'/g, "''")}') ORDER BY row_group_id, column_id`);
-  return (reader.getRowObjectsJson() as { total_compressed_size: number | string }[]).map((r) => Number(r.total_compressed_size));
+  return (await parquetChunks<{ total_compressed_size: number | string }>(file, 'total_compressed_size')).map((r) => Number(r.total_compressed_size));
 }
