@@ -8,7 +8,7 @@
 //   operation and outcome, and backoff is full-jitter exponential with a
 //   bounded number of attempts, so a WAL flush fails in bounded time during an
 //   outage instead of holding produce requests forever.
-// - Uploads carry x-amz-checksum-crc32c (native CRC32C, ~5 GB/s) and an
+// - Uploads carry x-amz-checksum-crc32c (native CRC32C, see crc32c.ts) and an
 //   UNSIGNED-PAYLOAD signature: S3 still verifies every byte it stores, and
 //   the broker is spared a SHA-256 of every byte it writes (about half a
 //   CPU-second per GB). Reads are verified by the CRC32C of every block in the

@@ -5,8 +5,28 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { setBaseOffset, setLogAppendTime, setPartitionLeaderEpoch, wholeBatchCrc32c } from '../../../src/protocol/records/batch.js';
 import { buildBatch } from '../../../src/protocol/records/builder.js';
-import { crc32c, crc32cCombine } from '../../../src/protocol/records/crc32c.js';
+import { crc32c, crc32cCombine, crc32cImplementation, crc32cImplementations } from '../../../src/protocol/records/crc32c.js';
 import { buildObjectParts, readObject } from '../../../src/storage/object-format.js';
+
+describe('CRC32C libraries', () => {
+  it('agree on every input: the check value, empty input, slices at odd offsets, and checksums continued piece by piece', () => {
+    // aws-crt where it ships a binary; the fallback must give the same answers.
+    expect(crc32cImplementation).toBe(process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64') ? 'aws-crt' : '@node-rs/crc32');
+    expect(crc32cImplementations.map((i) => i.name)).toContain('@node-rs/crc32');
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    const inputs = [Buffer.alloc(0), Buffer.from('123456789'), data.subarray(1, 2), data.subarray(3, 64), data.subarray(7, 4096 + 7), data.subarray(13), data];
+    const expected = inputs.map((b) => crc32cImplementations[crc32cImplementations.length - 1].crc32c(b) >>> 0);
+    expect(expected[0]).toBe(0);
+    expect(expected[1]).toBe(0xe3069283);
+    for (const impl of crc32cImplementations) {
+      expect(inputs.map((b) => impl.crc32c(b) >>> 0)).toEqual(expected);
+      let crc: number | undefined;
+      for (let at = 0; at < data.length; at += 999_983) crc = impl.crc32c(data.subarray(at, at + 999_983), crc) >>> 0;
+      expect(crc).toBe(expected[6]);
+    }
+    expect(inputs.map((b) => crc32c(b))).toEqual(expected);
+  });
+});
 
 describe('CRC32C combination', () => {
   it('gives the CRC of two pieces joined, for any split, empty pieces and large ones', () => {
