@@ -1,10 +1,11 @@
 // CRC32C (Castagnoli), as Kafka's record batch v2 uses it. A library, not our
 // core. Every produced batch and every block read back is checksummed, so its
 // speed shows in the broker's CPU per GB. AWS's Common Runtime (aws-crt, an
-// optional dependency that ships its binaries) folds with VPCLMULQDQ where
-// the CPU has it: 25-30 GB/s on this project's machines, against 5.6-8 GB/s
-// for @node-rs/crc32, which stays as the fallback wherever aws-crt has no
-// binary.
+// optional dependency that ships its binaries) folds with carry-less
+// multiplies (PCLMULQDQ): 25-30 GB/s on this project's machines, against
+// 5.6-8 GB/s for @node-rs/crc32, which stays as the fallback wherever
+// aws-crt has no binary. Its loader runs `ldd --version` once per thread
+// that loads it (about 30 ms, at start-up) to tell glibc from musl.
 import { createRequire } from 'node:module';
 import { crc32c as nodeRsCrc32c } from '@node-rs/crc32';
 
