@@ -271,6 +271,8 @@ export class Connection {
       }
     }
     this.scheduleSend();
+    // Fewer requests in flight: with nothing to send (acks=0 produces answer nothing), reading resumes here, not after a send.
+    if (!this.sending) this.maybeResume();
   }
 
   /**

@@ -187,6 +187,24 @@ describe('request pipelining', () => {
     expect(c.framesReceived).toBe(3);
   });
 
+  it('keeps reading a connection whose requests in flight were all acks=0 produces, past queued.max.requests', async () => {
+    // Reading pauses at queued.max.requests; responses written resume it, and so must requests that have none.
+    const small = await startTestBroker({ 'queued.max.requests': '2' });
+    try {
+      const c = await RawClient.connect(small.port);
+      for (let i = 0; i < 10; i++) {
+        const batch = await buildBatch([{ value: `a${i}` }]);
+        c.socket.write(encodeRequest(Produce, 9, i, 'acks0', { acks: 0, timeoutMs: 5000, topicData: [{ name: 'acks0-many', partitionData: [{ index: 0, records: batch }] }] }));
+      }
+      await new Promise((r) => setTimeout(r, 300)); // the ten are handled, and reading paused, before the next arrives
+      const last = await c.request(Produce, 9, { acks: -1, timeoutMs: 5000, topicData: [{ name: 'acks0-many', partitionData: [{ index: 0, records: await buildBatch([{ value: 'last' }]) }] }] });
+      expect(last.responses[0].partitionResponses[0].baseOffset).toBe(10);
+      c.close();
+    } finally {
+      await small.cleanup();
+    }
+  });
+
   it('closes the connection after a failed acks=0 produce, as Kafka does', async () => {
     const c = await RawClient.connect(broker.port, '127.0.0.1');
     const bad = await buildBatch([{ value: 'x' }]);
