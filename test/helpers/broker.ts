@@ -1,7 +1,7 @@
 // Real brokers for tests: in-process (fast) or as a `floe start` child
 // process (for kill -9 and the CLI). Both use a fresh data directory.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -46,14 +46,38 @@ export async function startTestBroker(overrides: Record<string, string> = {}, da
   };
 }
 
+/**
+ * A port below the kernel's ephemeral range that is free now. A port that
+ * `listen(0)` hands out is in that range, where any outgoing connection of a
+ * parallel test may take it before the broker binds it (seen: EADDRINUSE on
+ * a restart); below the range, only another test's pick can, and
+ * spawnBroker retries that.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const [low] = ephemeralRange();
+  const base = Math.max(1024, low - 20000);
+  for (let tries = 0; ; tries++) {
+    const port = base + Math.floor(Math.random() * (low - base));
+    if (await canListen(port)) return port;
+    if (tries === 100) throw new Error(`no free port in [${base}, ${low})`);
+  }
+}
+
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high) && low > 2048) return [low, high];
+  } catch {
+    // not Linux: IANA's dynamic range
+  }
+  return [49152, 65535];
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
 
@@ -79,7 +103,28 @@ export interface BrokerProcess {
 export type Launch = 'flags' | 'shebang' | 'bare';
 
 /** Starts `floe start` as a child process and waits until it listens. */
-export async function spawnBroker(args: string[], opts: { env?: Record<string, string>; port?: number; timeoutMs?: number; launch?: Launch } = {}): Promise<BrokerProcess> {
+export async function spawnBroker(args: string[], opts: SpawnOptions = {}): Promise<BrokerProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnOnce(args, opts);
+    } catch (err) {
+      // A port taken between our pick and the broker's bind: the ports we chose are chosen again; one the test named is waited for.
+      if (!(err instanceof PortTaken) || attempt === 5) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
+interface SpawnOptions {
+  env?: Record<string, string>;
+  port?: number;
+  timeoutMs?: number;
+  launch?: Launch;
+}
+
+class PortTaken extends Error {}
+
+async function spawnOnce(args: string[], opts: SpawnOptions): Promise<BrokerProcess> {
   const port = opts.port ?? (await freePort());
   // A known registry port, so its URL does not depend on the log level.
   const registryPort = opts.env?.FLOE_SCHEMA_REGISTRY_PORT ?? String(await freePort());
@@ -100,7 +145,10 @@ export async function spawnBroker(args: string[], opts: { env?: Record<string, s
   // Ready once the listener accepts connections (whatever the log level).
   const deadline = Date.now() + (opts.timeoutMs ?? 20000);
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`broker exited with ${proc.exitCode} before starting:\n${out}`);
+    if (proc.exitCode !== null) {
+      const message = `broker exited with ${proc.exitCode} before starting:\n${out}`;
+      throw /EADDRINUSE/.test(out) ? new PortTaken(message) : new Error(message);
+    }
     if (await canConnect(port)) break;
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
