@@ -32,7 +32,8 @@
 // --scenario cold-read: a backlog is written first, then a paced tail producer
 // runs alone and then alongside a consumer catching up from offset 0 (in a
 // worker thread), and the producer's latency is compared (AutoMQ's claim:
-// cold reads do not affect writes). --read-rate-mbps paces that consumer
+// cold reads do not affect writes). On S3, each phase's PUT latency at the
+// proxy is printed too. --read-rate-mbps paces that consumer
 // (0, the default: as fast as it can).
 //
 // --latency-log FILE (paced): one line per produce request, "<sent ms after
@@ -446,12 +447,15 @@ async function coldRead(env: Env): Promise<void> {
   const backlogMb = (backlogRequests * o.batch * o.size) / 1e6;
   line('backlog', `${backlogMb.toFixed(0)} MB in ${o.partitions} partitions`);
   // 2. The tail producer alone.
+  const putsAlone = env.proxy?.durations.put.length ?? 0;
   const alone = await producePaced(env, o.seconds, backlogRequests);
   line(`tail produce alone, ${o.rateMbps} MB/s`, latencyLine(alone));
+  putLatencyLines(env, putsAlone);
   // 3. The same, with a consumer reading the backlog from offset 0 meanwhile:
   // in a worker thread, so that decoding its large responses never delays
   // this thread's sends or the timing of their acknowledgements.
   const req0 = await storeRequests(env.metricsPort);
+  const putsWithRead = env.proxy?.durations.put.length ?? 0;
   const worker = new Worker(new URL(import.meta.url), { workerData: { coldReader: { port: env.port, topicId: env.topicId, partitions: o.partitions, ends, rateMbps: o.readRateMbps } } });
   const read = new Promise<{ records: number; bytes: number; seconds: number }>((resolve, reject) => {
     worker.once('message', resolve);
@@ -463,6 +467,8 @@ async function coldRead(env: Env): Promise<void> {
   await worker.terminate();
   const req1 = await storeRequests(env.metricsPort);
   line(`tail produce + cold read`, latencyLine(withRead));
+  // On S3, how much of a rise is the S3 server's (on the same cores here) and not the broker's.
+  putLatencyLines(env, putsWithRead);
   line('cold reader (worker thread)', `${(result.bytes / 1e6 / result.seconds).toFixed(1)} MB/s, ${(result.bytes / 1e6).toFixed(0)} MB read from offset 0 while producing`);
   line('object store requests meanwhile', perGb(diff(req1, req0), 1));
 }
