@@ -139,13 +139,16 @@ describe('RowColumns', () => {
         { id: 2, name: 'order_id', required: false, type: 'string' },
         { id: 3, name: 'payload', required: false, type: 'binary' },
         { id: 4, name: 'address', required: false, type: { type: 'struct', fields: [{ id: 5, name: 'country', required: false, type: 'string' }] } },
+        { id: 6, name: 'sku', required: false, type: 'string' },
       ],
     };
     const cols = new RowColumns(dictSchema);
     const payloads = Array.from({ length: 50 }, (_, i) => Buffer.alloc(100, i));
     // Nulls do not count as repeats: a mostly-null unique column stays plain.
+    // Unique values of one length are not repeats either (values are told apart by their bytes).
     for (let i = 0; i < 5000; i++) {
-      cols.push({ status: ['new', 'paid', 'shipped'][i % 3], order_id: i % 2 === 0 ? null : `order-${i}`, payload: payloads[i % 50], address: { country: 'FR' } });
+      const sku = `sku-${String(i).padStart(5, '0')}`;
+      cols.push({ status: ['new', 'paid', 'shipped'][i % 3], order_id: i % 2 === 0 ? null : `order-${i}`, payload: payloads[i % 50], address: { country: 'FR' }, sku });
     }
     expect(cols.repeatingColumns()).toEqual(['status', 'payload']);
     const file = join(dir, 'dictionaries.parquet');
@@ -154,6 +157,7 @@ describe('RowColumns', () => {
     expect(encodings.status).toContain('RLE_DICTIONARY');
     expect(encodings.payload).toContain('RLE_DICTIONARY');
     expect(encodings.order_id).not.toContain('DICTIONARY');
+    expect(encodings.sku).not.toContain('DICTIONARY');
     expect(encodings['address, country'] ?? encodings['address.country']).not.toContain('DICTIONARY');
     const rows = await duckRows([file], 'status, order_id, hex(payload) AS payload, address.country AS country', 'order_id');
     expect(rows.length).toBe(5000);
