@@ -144,6 +144,13 @@ const OWN_BROKER_CONFIGS: readonly ConfigDef[] = [
     doc: 'Where new tables go: a key prefix in the broker\'s object store, or a URI inside it. Unset: iceberg/ in the object store.',
   }),
   define({ name: 'automq.table.topic.schema.registry.url', type: 'string', default: null, doc: 'Schema registry that table topics read value schemas from. Unset: the built-in registry, in process.' }),
+  define({
+    name: 'table.topic.convert.priority',
+    type: 'string',
+    default: 'idle',
+    validate: oneOf('idle', 'nice'),
+    doc: 'How conversion threads yield the CPU on Linux: idle (SCHED_IDLE: only CPU nothing else wants; a saturated broker converts nothing until it has some) or nice (nice 10: a small share even then).',
+  }),
   define({ name: 'table.topic.convert.threads', type: 'int', default: 1, validate: between(1, 64), doc: 'Worker threads converting records to Parquet.' }),
   define({ name: 'table.topic.target.file.bytes', type: 'long', default: 128 * 1024 * 1024, validate: atLeast(1024), doc: 'Data files are cut when their rows reach about this many bytes.' }),
   define({ name: 'log.level', type: 'string', default: 'info', validate: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), doc: 'Log level of the structured (pino) log on stdout.' }),

@@ -17,7 +17,7 @@ import type { Catalog } from './catalog/catalog.js';
 import { RestCatalog } from './catalog/rest-client.js';
 import type { RestCatalogServer } from './catalog/rest-server.js';
 import { StoreCatalog } from './catalog/store-catalog.js';
-import { ConvertPool } from './convert/pool.js';
+import { ConvertPool, type ConvertPriority } from './convert/pool.js';
 import type { PartitionStatus, TableTopicCoordinator, TopicLog } from './coordinator.js';
 import { FileIO } from './file-io.js';
 import { httpSchemaSource, localSchemaSource } from './schema-source.js';
@@ -123,7 +123,7 @@ export class TableService {
       if (this.coordinators.has(name)) continue;
       // The coordinator brings avsc and the Iceberg writers: loaded once a table topic exists, never on the produce path.
       const { TableTopicCoordinator } = await import('./coordinator.js');
-      this.pool ??= new ConvertPool(this.config.int('table.topic.convert.threads'));
+      this.pool ??= new ConvertPool(this.config.int('table.topic.convert.threads'), this.config.string('table.topic.convert.priority') as ConvertPriority);
       const url = this.config.optionalString('automq.table.topic.schema.registry.url');
       const coordinator = new TableTopicCoordinator(name, t.table, t.log, {
         catalog: this.catalog,

@@ -6,6 +6,7 @@
 import { IcebergRestCatalog } from 'iceberg-js';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -100,8 +101,21 @@ describe('table topics', () => {
     expect(got).toEqual(expected);
     const summary = snapshotOf(table)!.summary;
     expect(JSON.parse(summary['floe.kafka.offsets'])).toEqual({ '0': 100, '1': 100 });
+    // The broker runs in this process (forks pool: one test file per process), so its one conversion
+    // thread is one of ours: at SCHED_IDLE, table.topic.convert.priority's default (Debian's util-linux has chrt).
+    expect(threadPolicies().filter((policy) => policy === SCHED_IDLE)).toHaveLength(1);
   });
 });
+
+const SCHED_IDLE = 5;
+
+/** The scheduling policy (field 41 of /proc/self/task/<tid>/stat) of each thread of this process. */
+function threadPolicies(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+  });
+}
 
 describe('table topics with Avro values from the schema registry', () => {
   const v1 = {

@@ -7,11 +7,15 @@ import type { PartitionSpec } from '../iceberg/metadata.js';
 import type { IcebergSchema } from '../iceberg/types.js';
 import type { AppendOutcome, ConverterOptions, SchemaText, WrittenFile } from './converter.js';
 
+/** How a conversion thread yields the CPU (table.topic.convert.priority; see worker.ts). */
+export type ConvertPriority = 'idle' | 'nice';
+
 /** One conversion thread, unref'd: an idle pool never keeps the process alive. */
 class ConvertWorker {
-  private readonly client = new WorkerClient(builtScript(import.meta.url, 'worker.js'), {}, 'convert worker', (name, message) => Object.assign(new Error(message), { name }));
+  private readonly client: WorkerClient;
 
-  constructor() {
+  constructor(priority: ConvertPriority) {
+    this.client = new WorkerClient(builtScript(import.meta.url, 'worker.js'), { workerData: { priority } }, 'convert worker', (name, message) => Object.assign(new Error(message), { name }));
     this.client.worker.unref();
   }
 
@@ -28,8 +32,8 @@ export class ConvertPool {
   private readonly workers: ConvertWorker[];
   private nextSession = 0;
 
-  constructor(threads: number) {
-    this.workers = Array.from({ length: Math.max(1, threads) }, () => new ConvertWorker());
+  constructor(threads: number, priority: ConvertPriority = 'idle') {
+    this.workers = Array.from({ length: Math.max(1, threads) }, () => new ConvertWorker(priority));
   }
 
   async open(options: ConverterOptions): Promise<ConvertSession> {

@@ -3,27 +3,42 @@
 // loop that serves produce and fetch (ARCHITECTURE §7.3). Messages:
 // { id, op, session, args } in; { id, result } or { id, error } out.
 
+import { spawnSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { PartitionSpec } from '../iceberg/metadata.js';
 import type { IcebergSchema } from '../iceberg/types.js';
 import { PartitionConverter, type ConverterOptions, type SchemaText, type WrittenFile } from './converter.js';
+import type { ConvertPriority } from './pool.js';
 
 const port = parentPort;
 if (port === null) throw new Error('convert worker must run in a worker thread');
 
 /**
- * Conversion yields the CPU to produce and fetch: on Linux a thread has its
- * own nice value, and /proc/thread-self names this thread's id, so this
- * worker (its Avro decoding and parquet-wasm encoding) runs at nice 10 while
- * the event loop and the metadata store's thread keep theirs. Elsewhere it
- * runs at normal priority.
+ * Conversion yields the CPU to produce and fetch. On Linux a thread has its
+ * own nice value and scheduling policy, and /proc/thread-self names this
+ * thread's id, so only this worker is lowered; the event loop and the
+ * metadata store's thread keep their priority.
+ * - 'idle' (table.topic.convert.priority's default): SCHED_IDLE. The thread
+ *   runs only on CPU that no other thread wants, and a waking thread
+ *   preempts it at once. A nice-10 thread keeps its time slice when the
+ *   event loop wakes; on two cores that cost produce p99 about 2 ms of the
+ *   table topics' 3.5 (BENCHMARKS.md, 2026-12-06). Node cannot call
+ *   sched_setscheduler, so util-linux's chrt sets it; where chrt is missing,
+ *   nice 10 alone.
+ * - 'nice': nice 10, which keeps conversion a share of a saturated CPU.
+ * Elsewhere (not Linux) nothing is lowered.
  */
 const CONVERT_NICE = 10;
+const priority = (workerData as { priority?: ConvertPriority } | null)?.priority ?? 'idle';
 try {
   const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-  if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.max(getPriority(tid), CONVERT_NICE));
+  if (Number.isInteger(tid) && tid > 0) {
+    setPriority(tid, Math.max(getPriority(tid), CONVERT_NICE));
+    // A failed chrt (absent, refused) leaves the thread at nice 10.
+    if (priority === 'idle') spawnSync('chrt', ['--idle', '--pid', '0', String(tid)], { stdio: 'ignore', timeout: 5000 });
+  }
 } catch {
   // no /proc (not Linux): nothing to lower
 }

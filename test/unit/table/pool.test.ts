@@ -1,34 +1,50 @@
 // The conversion worker yields the CPU to the broker's own threads: on Linux
-// it lowers its thread's priority to nice 10 (threads have their own nice
-// value there), which /proc shows per thread.
+// it lowers its own thread (threads have their own nice value and scheduling
+// policy there) to SCHED_IDLE, or to nice 10 with table.topic.convert.priority
+// =nice, which /proc shows per thread.
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { expect, test } from 'vitest';
-import { ConvertPool } from '../../../src/table/convert/pool.js';
+import { ConvertPool, type ConvertPriority } from '../../../src/table/convert/pool.js';
 import { rawSchema } from '../../../src/table/convert/layout.js';
 
-/** Nice value of each thread of this process, from /proc/self/task/<tid>/stat (field 19). */
-function threadNices(): Map<number, number> {
-  const out = new Map<number, number>();
+const SCHED_OTHER = 0;
+const SCHED_IDLE = 5;
+
+/** Nice value (field 19) and scheduling policy (field 41) of each thread of this process, from /proc/self/task/<tid>/stat. */
+function threads(): Map<number, { nice: number; policy: number }> {
+  const out = new Map<number, { nice: number; policy: number }>();
   for (const tid of readdirSync('/proc/self/task')) {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    const after = fields.slice(fields.lastIndexOf(')') + 2).split(' '); // from field 3 on
+    out.set(Number(tid), { nice: Number(after[16]), policy: Number(after[38]) });
   }
   return out;
 }
 
-test('the conversion worker thread runs at nice 10 and the others keep their priority', async () => {
-  const before = threadNices();
-  expect([...before.values()].every((n) => n < 10)).toBe(true);
-  const pool = new ConvertPool(1);
+async function lowered(priority: ConvertPriority): Promise<{ nice: number; policy: number }[]> {
+  const before = threads();
+  expect([...before.values()].every((t) => t.nice < 10 && t.policy === SCHED_OTHER)).toBe(true);
+  const pool = new ConvertPool(1, priority);
   try {
     const layout = { valueType: 'raw' as const, keyType: 'string' as const, flatten: false };
     const session = await pool.open({ partition: 0, layout, tableSchema: rawSchema(layout), spec: { 'spec-id': 0, fields: [] }, dlqSchema: rawSchema(layout, true), targetFileBytes: 1 << 20, errorsTolerance: 'none', startOffset: 0, dlqStartOffset: 0, latestSchemaId: null });
     await session.close();
-    const after = threadNices();
-    const lowered = [...after].filter(([tid, nice]) => !before.has(tid) && nice === 10);
-    expect(lowered).toHaveLength(1);
-    for (const [tid, nice] of before) if (after.has(tid)) expect(nice).toBe(after.get(tid));
+    const after = threads();
+    // The others keep theirs.
+    for (const [tid, t] of before) if (after.has(tid)) expect(after.get(tid)).toEqual(t);
+    return [...after].filter(([tid, t]) => !before.has(tid) && (t.nice === 10 || t.policy !== SCHED_OTHER)).map(([, t]) => t);
   } finally {
     await pool.close();
   }
+}
+
+test('the conversion worker thread runs at SCHED_IDLE by default and the others keep their priority', async () => {
+  // Debian's util-linux always has chrt; without it the worker stays at nice 10.
+  const chrt = spawnSync('chrt', ['--version']).status === 0;
+  expect(await lowered('idle')).toEqual([{ nice: 10, policy: chrt ? SCHED_IDLE : SCHED_OTHER }]);
+});
+
+test('table.topic.convert.priority=nice: the conversion worker thread runs at nice 10, in the normal policy', async () => {
+  expect(await lowered('nice')).toEqual([{ nice: 10, policy: SCHED_OTHER }]);
 });
