@@ -216,6 +216,12 @@ async function storeRequests(metricsPort: number): Promise<Record<string, number
   return out;
 }
 
+/** Records the log holds and the table has not committed yet (floe_table_lag_records), all topics. */
+async function tableLag(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  return [...text.matchAll(/^floe_table_lag_records\{[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
 /** The broker's event-loop delay since the previous scrape, from prom-client's default metrics. */
 async function eventLoopLag(metricsPort: number): Promise<{ p50: number; p99: number; max: number }> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -436,6 +442,12 @@ async function paced(env: Env): Promise<void> {
   const gb = (latencies.length * o.batch * o.size) / 1e9;
   line('object store requests meanwhile', `${perGb(diff(req1, req0), 1)} (per GB: ${perGb(diff(req1, req0), gb)})`);
   line('broker main-thread GC', Object.entries(diff(await gcSeconds(env.metricsPort), gc0)).map(([k, v]) => `${k} ${(v * 1000).toFixed(0)} ms`).join(', ') || 'none');
+  if (o.topicConfigs.includes('automq.table.topic.enable=true')) {
+    // Whether conversion kept up (computed at each scrape); it holds up to a commit interval's records even when it does.
+    const atEnd = await tableLag(env.metricsPort);
+    await new Promise((r) => setTimeout(r, 15_000));
+    line('table lag (records)', `${atEnd} at the end, ${await tableLag(env.metricsPort)} 15 s later; ${latencies.length * o.batch} produced`);
+  }
 }
 
 async function coldRead(env: Env): Promise<void> {
