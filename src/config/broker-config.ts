@@ -149,7 +149,7 @@ const OWN_BROKER_CONFIGS: readonly ConfigDef[] = [
     type: 'string',
     default: 'idle',
     validate: oneOf('idle', 'nice'),
-    doc: 'How conversion threads yield the CPU on Linux: idle (SCHED_IDLE: only CPU nothing else wants; a saturated broker converts nothing until it has some) or nice (nice 10: a small share even then).',
+    doc: 'How conversion threads yield the CPU on Linux: idle (SCHED_IDLE: only CPU no other thread wants, so a broker that keeps every core busy converts nothing until load falls) or nice (nice 10: a small share even then).',
   }),
   define({ name: 'table.topic.convert.threads', type: 'int', default: 1, validate: between(1, 64), doc: 'Worker threads converting records to Parquet.' }),
   define({ name: 'table.topic.target.file.bytes', type: 'long', default: 128 * 1024 * 1024, validate: atLeast(1024), doc: 'Data files are cut when their rows reach about this many bytes.' }),

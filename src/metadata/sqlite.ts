@@ -376,10 +376,9 @@ export class SqliteMetadataStore implements MetadataStore {
     const objects = this.statement("SELECT object_id, object_key, size, kind, committed_at FROM objects WHERE state = 'committed' ORDER BY object_id")
       .all() as { object_id: number; object_key: string; size: number; kind: 'stream_set' | 'stream'; committed_at: number }[];
     const ranges = this.statement(
-        `SELECT r.stream_id, r.start_offset, r.end_offset, r.object_id, r.position, r.size, r.max_timestamp, r.crc
-         FROM stream_ranges r JOIN objects o ON o.object_id = r.object_id WHERE o.state = 'committed' ORDER BY r.object_id, r.position`,
-      )
-      .all() as { stream_id: number; start_offset: number; end_offset: number; object_id: number; position: number; size: number; max_timestamp: number; crc: number }[];
+      `SELECT r.stream_id, r.start_offset, r.end_offset, r.object_id, r.position, r.size, r.max_timestamp, r.crc
+       FROM stream_ranges r JOIN objects o ON o.object_id = r.object_id WHERE o.state = 'committed' ORDER BY r.object_id, r.position`,
+    ).all() as { stream_id: number; start_offset: number; end_offset: number; object_id: number; position: number; size: number; max_timestamp: number; crc: number }[];
     const byObject = new Map<number, StoredObject['ranges'][number][]>();
     const keys = new Map(objects.map((o) => [o.object_id, o.object_key]));
     for (const r of ranges) {
@@ -423,10 +422,9 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async markUnreferencedObjects(deleteAfter: number): Promise<number> {
     return this.statement(
-        `UPDATE objects SET state = 'deleting', delete_after = ?
-         WHERE state = 'committed' AND NOT EXISTS (SELECT 1 FROM stream_ranges r WHERE r.object_id = objects.object_id)`,
-      )
-      .run(deleteAfter).changes;
+      `UPDATE objects SET state = 'deleting', delete_after = ?
+       WHERE state = 'committed' AND NOT EXISTS (SELECT 1 FROM stream_ranges r WHERE r.object_id = objects.object_id)`,
+    ).run(deleteAfter).changes;
   }
 
   async objectsDueForDeletion(now: number, limit: number): Promise<{ objectId: number; objectKey: string }[]> {
@@ -471,10 +469,9 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async putTransactionalId(r: TransactionalIdRecord): Promise<void> {
     this.statement(
-        `INSERT INTO transactional_ids (transactional_id, producer_id, producer_epoch, timeout_ms) VALUES (?, ?, ?, ?)
-         ON CONFLICT(transactional_id) DO UPDATE SET producer_id = excluded.producer_id, producer_epoch = excluded.producer_epoch, timeout_ms = excluded.timeout_ms`,
-      )
-      .run(r.transactionalId, r.producerId, r.producerEpoch, r.timeoutMs);
+      `INSERT INTO transactional_ids (transactional_id, producer_id, producer_epoch, timeout_ms) VALUES (?, ?, ?, ?)
+       ON CONFLICT(transactional_id) DO UPDATE SET producer_id = excluded.producer_id, producer_epoch = excluded.producer_epoch, timeout_ms = excluded.timeout_ms`,
+    ).run(r.transactionalId, r.producerId, r.producerEpoch, r.timeoutMs);
   }
 
   async loadGroups(): Promise<StoredGroups> {
@@ -522,11 +519,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   private upsertGroup(g: GroupRecord): void {
     this.statement(
-        `INSERT INTO consumer_groups (group_id, protocol_type, protocol_name, generation_id, state, state_timestamp) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT(group_id) DO UPDATE SET protocol_type = excluded.protocol_type, protocol_name = excluded.protocol_name,
-           generation_id = excluded.generation_id, state = excluded.state, state_timestamp = excluded.state_timestamp`,
-      )
-      .run(g.groupId, g.protocolType, g.protocolName, g.generationId, g.state, g.stateTimestamp);
+      `INSERT INTO consumer_groups (group_id, protocol_type, protocol_name, generation_id, state, state_timestamp) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(group_id) DO UPDATE SET protocol_type = excluded.protocol_type, protocol_name = excluded.protocol_name,
+         generation_id = excluded.generation_id, state = excluded.state, state_timestamp = excluded.state_timestamp`,
+    ).run(g.groupId, g.protocolType, g.protocolName, g.generationId, g.state, g.stateTimestamp);
   }
 
   async storeGroup(group: GroupRecord): Promise<void> {
