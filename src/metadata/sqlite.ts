@@ -137,8 +137,8 @@ export class SqliteMetadataStore implements MetadataStore {
    * metadata thread's time per produce flush.
    */
   private readonly statements = new Map<string, Database.Statement>();
-  /** commitObject's transaction, made on first use (once per store, not per commit). */
-  private commitObjectTx: Database.Transaction<(c: ObjectCommit) => { fenced: number[] }> | null = null;
+  /** commitObject's transaction, made once per store, not per commit. */
+  private readonly commitObjectTx: Database.Transaction<(c: ObjectCommit) => { fenced: number[] }>;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -151,6 +151,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db.exec(SCHEMA);
     this.registry = new SqliteRegistryTables(this.db);
     this.catalog = new SqliteCatalogTables(this.db);
+    this.commitObjectTx = this.db.transaction((c: ObjectCommit) => this.commitObjectRows(c));
   }
 
   private statement(sql: string): Database.Statement {
@@ -335,30 +336,32 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async commitObject(commit: ObjectCommit): Promise<{ fenced: number[] }> {
-    this.commitObjectTx ??= this.db.transaction((c: ObjectCommit) => {
-      this.checkReserved(c.objectId);
-      this.statement("INSERT INTO objects (object_id, object_key, size, state, committed_at, kind) VALUES (?, ?, ?, 'committed', ?, 'stream_set')").run(
-        c.objectId,
-        c.objectKey,
-        c.size,
-        Date.now(),
-      );
-      const advance = this.statement("UPDATE streams SET end_offset = ? WHERE stream_id = ? AND epoch = ? AND end_offset = ? AND state = 'open'");
-      const insertRange = this.statement(
-        'INSERT INTO stream_ranges (stream_id, start_offset, end_offset, object_id, position, size, max_timestamp, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      );
-      const fenced: number[] = [];
-      for (const s of c.streams) {
-        const r = advance.run(s.endOffset, s.streamId, s.epoch, s.startOffset);
-        if (r.changes !== 1) {
-          fenced.push(s.streamId);
-          continue;
-        }
-        insertRange.run(s.streamId, s.startOffset, s.endOffset, c.objectId, s.position, s.size, s.maxTimestamp, s.crc);
-      }
-      return { fenced };
-    });
     return this.commitObjectTx.immediate(commit);
+  }
+
+  /** commitObject's transaction body: the object, then each stream's new end offset (fenced by epoch) and range. */
+  private commitObjectRows(c: ObjectCommit): { fenced: number[] } {
+    this.checkReserved(c.objectId);
+    this.statement("INSERT INTO objects (object_id, object_key, size, state, committed_at, kind) VALUES (?, ?, ?, 'committed', ?, 'stream_set')").run(
+      c.objectId,
+      c.objectKey,
+      c.size,
+      Date.now(),
+    );
+    const advance = this.statement("UPDATE streams SET end_offset = ? WHERE stream_id = ? AND epoch = ? AND end_offset = ? AND state = 'open'");
+    const insertRange = this.statement(
+      'INSERT INTO stream_ranges (stream_id, start_offset, end_offset, object_id, position, size, max_timestamp, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const fenced: number[] = [];
+    for (const s of c.streams) {
+      const r = advance.run(s.endOffset, s.streamId, s.epoch, s.startOffset);
+      if (r.changes !== 1) {
+        fenced.push(s.streamId);
+        continue;
+      }
+      insertRange.run(s.streamId, s.startOffset, s.endOffset, c.objectId, s.position, s.size, s.maxTimestamp, s.crc);
+    }
+    return { fenced };
   }
 
   async trimStream(streamId: number, epoch: number, newStartOffset: number): Promise<void> {

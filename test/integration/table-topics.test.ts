@@ -6,12 +6,12 @@
 import { IcebergRestCatalog } from 'iceberg-js';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
-import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { capturingLogger, startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { metricValue, scrape } from '../helpers/metrics.js';
+import { SCHED_IDLE, threadSchedules } from '../helpers/threads.js';
 import { committedOffsets, currentSnapshotOf, dataFilePaths, duckRows, liveEntries, loadTable, parquetFieldIds, tableFiles, waitForTable, type TableJson } from '../helpers/iceberg.js';
 import { readManifestList } from '../../src/table/iceberg/manifest.js';
 import { bucketOf, hashString } from '../../src/table/iceberg/transforms.js';
@@ -103,19 +103,9 @@ describe('table topics', () => {
     expect(JSON.parse(summary['floe.kafka.offsets'])).toEqual({ '0': 100, '1': 100 });
     // The broker runs in this process (forks pool: one test file per process), so its one conversion
     // thread is one of ours: at SCHED_IDLE, table.topic.convert.priority's default (Debian's util-linux has chrt).
-    expect(threadPolicies().filter((policy) => policy === SCHED_IDLE)).toHaveLength(1);
+    expect([...threadSchedules().values()].filter((t) => t.policy === SCHED_IDLE)).toHaveLength(1);
   });
 });
-
-const SCHED_IDLE = 5;
-
-/** The scheduling policy (field 41 of /proc/self/task/<tid>/stat) of each thread of this process. */
-function threadPolicies(): number[] {
-  return readdirSync('/proc/self/task').map((tid) => {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
-  });
-}
 
 describe('table topics with Avro values from the schema registry', () => {
   const v1 = {

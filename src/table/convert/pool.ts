@@ -32,7 +32,7 @@ export class ConvertPool {
   private readonly workers: ConvertWorker[];
   private nextSession = 0;
 
-  constructor(threads: number, priority: ConvertPriority = 'idle') {
+  constructor(threads: number, priority: ConvertPriority) {
     this.workers = Array.from({ length: Math.max(1, threads) }, () => new ConvertWorker(priority));
   }
 

@@ -31,7 +31,7 @@ if (port === null) throw new Error('convert worker must run in a worker thread')
  * Elsewhere (not Linux) nothing is lowered.
  */
 const CONVERT_NICE = 10;
-const priority = (workerData as { priority?: ConvertPriority } | null)?.priority ?? 'idle';
+const { priority } = workerData as { priority: ConvertPriority };
 try {
   const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
   if (Number.isInteger(tid) && tid > 0) {

@@ -3,34 +3,20 @@
 // policy there) to SCHED_IDLE, or to nice 10 with table.topic.convert.priority
 // =nice, which /proc shows per thread.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { expect, test } from 'vitest';
 import { ConvertPool, type ConvertPriority } from '../../../src/table/convert/pool.js';
 import { rawSchema } from '../../../src/table/convert/layout.js';
-
-const SCHED_OTHER = 0;
-const SCHED_IDLE = 5;
-
-/** Nice value (field 19) and scheduling policy (field 41) of each thread of this process, from /proc/self/task/<tid>/stat. */
-function threads(): Map<number, { nice: number; policy: number }> {
-  const out = new Map<number, { nice: number; policy: number }>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    const after = fields.slice(fields.lastIndexOf(')') + 2).split(' '); // from field 3 on
-    out.set(Number(tid), { nice: Number(after[16]), policy: Number(after[38]) });
-  }
-  return out;
-}
+import { SCHED_IDLE, SCHED_OTHER, threadSchedules } from '../../helpers/threads.js';
 
 async function lowered(priority: ConvertPriority): Promise<{ nice: number; policy: number }[]> {
-  const before = threads();
+  const before = threadSchedules();
   expect([...before.values()].every((t) => t.nice < 10 && t.policy === SCHED_OTHER)).toBe(true);
   const pool = new ConvertPool(1, priority);
   try {
     const layout = { valueType: 'raw' as const, keyType: 'string' as const, flatten: false };
     const session = await pool.open({ partition: 0, layout, tableSchema: rawSchema(layout), spec: { 'spec-id': 0, fields: [] }, dlqSchema: rawSchema(layout, true), targetFileBytes: 1 << 20, errorsTolerance: 'none', startOffset: 0, dlqStartOffset: 0, latestSchemaId: null });
     await session.close();
-    const after = threads();
+    const after = threadSchedules();
     // The others keep theirs.
     for (const [tid, t] of before) if (after.has(tid)) expect(after.get(tid)).toEqual(t);
     return [...after].filter(([tid, t]) => !before.has(tid) && (t.nice === 10 || t.policy !== SCHED_OTHER)).map(([, t]) => t);
