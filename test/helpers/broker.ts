@@ -1,7 +1,7 @@
 // Real brokers for tests: in-process (fast) or as a `floe start` child
 // process (for kill -9 and the CLI). Both use a fresh data directory.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -9,6 +9,7 @@ import { startBroker, type RunningBroker } from '../../src/broker/broker.js';
 import { BrokerConfig } from '../../src/config/broker-config.js';
 import { BROKER_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
+import { recordSpawned } from './spawned.js';
 import { tempDir } from './tmp.js';
 
 /** bin/floe.js of the checkout: found upwards, so the benchmarks' compiled copy of this helper finds it too. */
@@ -139,6 +140,7 @@ async function spawnOnce(args: string[], opts: SpawnOptions): Promise<BrokerProc
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  recordSpawned(`broker pid ${proc.pid} on port ${port}`, () => out);
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
@@ -149,7 +151,9 @@ async function spawnOnce(args: string[], opts: SpawnOptions): Promise<BrokerProc
       const message = `broker exited with ${proc.exitCode} before starting:\n${out}`;
       throw /EADDRINUSE/.test(out) ? new PortTaken(message) : new Error(message);
     }
-    if (await canConnect(port)) break;
+    // Accepting is not enough: a port taken after our pick would accept for its
+    // holder while our broker fails to bind it.
+    if ((await canConnect(port)) && listensOn(proc.pid!, port)) break;
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
       throw new Error(`broker did not start within ${opts.timeoutMs ?? 20000} ms:\n${out}`);
@@ -187,6 +191,41 @@ export function capturingLogger(): { logger: Logger; lines: { level: number; msg
   const lines: { level: number; msg: string }[] = [];
   const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
   return { logger, lines };
+}
+
+/**
+ * Whether process `pid` holds the listening socket on `port`, from Linux's
+ * socket tables and the process's descriptors. Without /proc it cannot tell,
+ * and takes whoever accepts there to be the broker.
+ */
+function listensOn(pid: number, port: number): boolean {
+  const inodes = new Set<string>();
+  try {
+    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+        // sl local_address rem_address st ... inode: the port is hex after the colon; 0A is LISTEN.
+        const fields = line.trim().split(/\s+/);
+        if (fields.length > 9 && fields[3] === '0A' && parseInt(fields[1].split(':')[1], 16) === port) inodes.add(fields[9]);
+      }
+    }
+  } catch {
+    return true;
+  }
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false; // exited
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m !== null && inodes.has(m[1])) return true;
+    } catch {
+      // closed while we looked
+    }
+  }
+  return false;
 }
 
 function canConnect(port: number): Promise<boolean> {
