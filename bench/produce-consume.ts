@@ -222,6 +222,10 @@ async function tableLag(metricsPort: number): Promise<number> {
   return [...text.matchAll(/^floe_table_lag_records\{[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
 }
 
+function lagLine(lag: { p50: number; p99: number; max: number }): string {
+  return `p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms`;
+}
+
 /** The broker's event-loop delay since the previous scrape, from prom-client's default metrics. */
 async function eventLoopLag(metricsPort: number): Promise<{ p50: number; p99: number; max: number }> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -438,7 +442,7 @@ async function paced(env: Env): Promise<void> {
   line(`paced produce, ${o.rateMbps} MB/s for ${o.seconds} s`, latencyLine(latencies));
   putLatencyLines(env, puts0);
   line('broker CPU meanwhile', `${cpu.toFixed(2)} s = ${(cpu / o.seconds).toFixed(2)} cores`);
-  line('broker event-loop delay', `p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms`);
+  line('broker event-loop delay', lagLine(lag));
   const gb = (latencies.length * o.batch * o.size) / 1e9;
   line('object store requests meanwhile', `${perGb(diff(req1, req0), 1)} (per GB: ${perGb(diff(req1, req0), gb)})`);
   line('broker main-thread GC', Object.entries(diff(await gcSeconds(env.metricsPort), gc0)).map(([k, v]) => `${k} ${(v * 1000).toFixed(0)} ms`).join(', ') || 'none');
@@ -460,8 +464,11 @@ async function coldRead(env: Env): Promise<void> {
   line('backlog', `${backlogMb.toFixed(0)} MB in ${o.partitions} partitions`);
   // 2. The tail producer alone.
   const putsAlone = env.proxy?.durations.put.length ?? 0;
+  await eventLoopLag(env.metricsPort); // prom-client resets its event-loop histogram at each scrape
   const alone = await producePaced(env, o.seconds, backlogRequests);
+  const lagAlone = await eventLoopLag(env.metricsPort);
   line(`tail produce alone, ${o.rateMbps} MB/s`, latencyLine(alone));
+  line('broker event-loop delay', lagLine(lagAlone));
   putLatencyLines(env, putsAlone);
   // 3. The same, with a consumer reading the backlog from offset 0 meanwhile:
   // in a worker thread, so that decoding its large responses never delays
@@ -474,11 +481,13 @@ async function coldRead(env: Env): Promise<void> {
     worker.once('error', reject);
   });
   const withRead = await producePaced(env, o.seconds, backlogRequests + 1_000_000);
+  const lagWithRead = await eventLoopLag(env.metricsPort);
   worker.postMessage('stop');
   const result = await read;
   await worker.terminate();
   const req1 = await storeRequests(env.metricsPort);
   line(`tail produce + cold read`, latencyLine(withRead));
+  line('broker event-loop delay', lagLine(lagWithRead));
   // On S3, how much of a rise is the S3 server's (on the same cores here) and not the broker's.
   putLatencyLines(env, putsWithRead);
   line('cold reader (worker thread)', `${(result.bytes / 1e6 / result.seconds).toFixed(1)} MB/s, ${(result.bytes / 1e6).toFixed(0)} MB read from offset 0 while producing`);
