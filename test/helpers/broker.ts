@@ -140,7 +140,7 @@ async function spawnOnce(args: string[], opts: SpawnOptions): Promise<BrokerProc
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  recordSpawned(`broker pid ${proc.pid} on port ${port}`, () => out);
+  recordSpawned(`broker pid ${proc.pid} on port ${port}`, () => out, () => proc.exitCode === null && proc.signalCode === null);
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));

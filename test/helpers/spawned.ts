@@ -1,12 +1,24 @@
 // The output of every broker child a test file started, so a failing test can
 // show what its brokers printed (a crash, a port taken) next to its error.
-const started: { label: string; output: () => string }[] = [];
-
-export function recordSpawned(label: string, output: () => string): void {
-  started.push({ label, output });
+interface Spawned {
+  readonly label: string;
+  readonly output: () => string;
+  readonly running: () => boolean;
 }
 
-/** What the brokers started since the last call printed, oldest first; forgets them. */
+let spawned: Spawned[] = [];
+
+export function recordSpawned(label: string, output: () => string, running: () => boolean): void {
+  spawned.push({ label, output, running });
+}
+
+/**
+ * What the brokers printed that were started since the last call or are
+ * still running (one a beforeAll started serves every test of its file);
+ * the ones that have exited are then forgotten.
+ */
 export function takeSpawnedOutputs(): { label: string; text: string }[] {
-  return started.splice(0).map((s) => ({ label: s.label, text: s.output() }));
+  const out = spawned.map((s) => ({ label: s.label, text: s.output() }));
+  spawned = spawned.filter((s) => s.running());
+  return out;
 }
