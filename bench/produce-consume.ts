@@ -6,7 +6,7 @@
 //                    [--scenario throughput|cold-read|paced] [--rate-mbps 20] [--seconds 15]
 //                    [--read-rate-mbps 0]
 //                    [--override key=value ...] [--topic-config key=value ...] [--node-args "--cpu-prof ..."]
-//                    [--values random|json] [--warmup-records 0] [--latency-log FILE]
+//                    [--values random|json] [--warmup-records 0] [--settle-seconds 0] [--latency-log FILE]
 //                    [--broker-stdout FILE]
 //
 // The client is a lean pipelining one built on Floe's own codec, with record
@@ -24,6 +24,11 @@
 // so that the produce figures are of a broker whose caches and heap have
 // reached their size (the first GB or so of a fresh process faults in every
 // page it touches). The consume phase reads them too.
+//
+// --settle-seconds N (throughput): a pause of N s between produce and
+// consume, for compaction to rewrite the backlog into stream objects (with
+// --override compaction.interval.ms=… shorter than its 60 s default), so that
+// the consume phase reads a backlog as it would be hours later.
 //
 // --scenario paced: one producer at --rate-mbps for --seconds (open loop),
 // its latency and the broker's CPU; with --topic-config
@@ -80,6 +85,7 @@ interface Options {
   readRateMbps: number;
   seconds: number;
   warmupRecords: number;
+  settleSeconds: number;
   latencyLog: string | null;
   /** Where the broker's stdout goes (its logs, or --trace-gc output); the bench's stderr when unset. */
   brokerStdout: string | null;
@@ -105,6 +111,7 @@ function parseArgs(argv: string[]): Options {
     readRateMbps: 0,
     seconds: 15,
     warmupRecords: 0,
+    settleSeconds: 0,
     latencyLog: null,
     brokerStdout: null,
   };
@@ -122,6 +129,7 @@ function parseArgs(argv: string[]): Options {
     else if (key === 'rate-mbps') o.rateMbps = Number(value);
     else if (key === 'read-rate-mbps') o.readRateMbps = Number(value);
     else if (key === 'warmup-records') o.warmupRecords = Number(value);
+    else if (key === 'settle-seconds') o.settleSeconds = Number(value);
     else if (key === 'latency-log') o.latencyLog = value;
     else if (key === 'broker-stdout') o.brokerStdout = value;
     else if (key in o) (o as unknown as Record<string, number>)[key] = Number(value);
@@ -231,6 +239,12 @@ async function eventLoopLag(metricsPort: number): Promise<{ p50: number; p99: nu
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   const get = (name: string) => Number(new RegExp(`^floe_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
   return { p50: get('p50'), p99: get('p99'), max: get('max') };
+}
+
+/** Compaction commits so far, of every kind and result. */
+async function compactions(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  return [...text.matchAll(/^floe_compactions_total\{[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
 }
 
 /** Seconds the broker's main thread spent in GC so far, by kind (prom-client's default metrics). */
@@ -403,6 +417,13 @@ async function throughput(env: Env): Promise<void> {
   const produceCpu = cpuSeconds(pid) - cpu0;
   const split1 = cpuTimes(pid);
   const req1 = await storeRequests(env.metricsPort);
+
+  // An old backlog has been through compaction: its reads are of stream objects' blocks, not of the WAL's objects.
+  if (o.settleSeconds > 0) {
+    const c0 = await compactions(env.metricsPort);
+    await new Promise((r) => setTimeout(r, o.settleSeconds * 1000));
+    line('settled, not measured', `${o.settleSeconds} s; ${(await compactions(env.metricsPort)) - c0} compaction commits meanwhile`);
+  }
 
   // Consume everything back from offset 0 (LogCache for what is still in memory, object reads for the rest).
   const perPartition = (n: number, p: number) => Math.ceil((n - p) / o.partitions) * o.batch;
