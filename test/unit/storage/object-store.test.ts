@@ -1,7 +1,7 @@
 // The ObjectStore contract, checked on both implementations: the fs store and
 // the S3 store against a real S3-compatible server.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BrokerMetrics } from '../../../src/observability/metrics.js';
@@ -110,6 +110,40 @@ describe('fs store specifics', () => {
       expect((await fresh.get('s3stream/0a/1')).toString()).toBe('kept');
       await Promise.all([store.close(), fresh.close()]);
     } finally {
+      dir.cleanup();
+    }
+  });
+});
+
+describe('fs store writes', () => {
+  it('closes every file it writes, itself and not by garbage collection', async () => {
+    const dir = tempDir();
+    const root = join(dir.path, 'objects');
+    /** This process's descriptors open on files under the store (its directory handles, kept for their fsyncs, are not files). */
+    const openUnderStore = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          const target = readlinkSync(`/proc/self/fd/${fd}`);
+          return target.startsWith(`${root}/`) && statSync(target).isFile();
+        } catch {
+          return false; // closed while we looked
+        }
+      }).length;
+    // A handle left to the garbage collector is closed too, with this warning: that does not count.
+    const gcCloses: string[] = [];
+    const onWarning = (w: Error) => void (/Closing file descriptor \d+ on garbage collection/.test(w.message) && gcCloses.push(w.message));
+    process.on('warning', onWarning);
+    try {
+      const store = new FsObjectStore(root);
+      await Promise.all(Array.from({ length: 200 }, (_, i) => store.put(`w/${i % 10}/${i}`, [Buffer.alloc(1000, i % 256), Buffer.from(`#${i}`)])));
+      for (let i = 0; i < 200; i += 37) expect((await store.get(`w/${i % 10}/${i}`)).equals(Buffer.concat([Buffer.alloc(1000, i % 256), Buffer.from(`#${i}`)]))).toBe(true);
+      const deadline = Date.now() + 5000;
+      while (openUnderStore() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(openUnderStore()).toBe(0);
+      expect(gcCloses).toEqual([]);
+      await store.close();
+    } finally {
+      process.off('warning', onWarning);
       dir.cleanup();
     }
   });
