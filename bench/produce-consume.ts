@@ -60,6 +60,7 @@ import { BrokerConfig } from '../src/config/broker-config.js';
 import { BROKER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import type { ApiSpec, Decoded, Encodable } from '../src/protocol/spec.js';
 import { FaultProxy, latencyProfiles } from '../test/helpers/fault-proxy.js';
+import { metricValue, scrape } from '../test/helpers/metrics.js';
 import { startS3Server, type S3TestServer } from '../test/helpers/s3-server.js';
 
 interface Options {
@@ -226,8 +227,7 @@ async function storeRequests(metricsPort: number): Promise<Record<string, number
 
 /** Records the log holds and the table has not committed yet (floe_table_lag_records), all topics. */
 async function tableLag(metricsPort: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  return [...text.matchAll(/^floe_table_lag_records\{[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  return metricValue(await scrape(`http://127.0.0.1:${metricsPort}`), 'floe_table_lag_records');
 }
 
 function lagLine(lag: { p50: number; p99: number; max: number }): string {
@@ -243,8 +243,7 @@ async function eventLoopLag(metricsPort: number): Promise<{ p50: number; p99: nu
 
 /** Compaction commits so far, of every kind and result. */
 async function compactions(metricsPort: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  return [...text.matchAll(/^floe_compactions_total\{[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  return metricValue(await scrape(`http://127.0.0.1:${metricsPort}`), 'floe_compactions_total');
 }
 
 /** Seconds the broker's main thread spent in GC so far, by kind (prom-client's default metrics). */

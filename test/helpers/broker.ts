@@ -140,20 +140,21 @@ async function spawnOnce(args: string[], opts: SpawnOptions): Promise<BrokerProc
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  recordSpawned(`broker pid ${proc.pid} on port ${port}`, () => out, () => proc.exitCode === null && proc.signalCode === null);
+  const running = () => proc.exitCode === null && proc.signalCode === null;
+  recordSpawned(`broker pid ${proc.pid} on port ${port}`, () => out, running);
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  // Ready once the listener accepts connections (whatever the log level).
+  // Ready once the broker's own socket listens on the port (whatever the log level).
   const deadline = Date.now() + (opts.timeoutMs ?? 20000);
   for (;;) {
     if (proc.exitCode !== null) {
       const message = `broker exited with ${proc.exitCode} before starting:\n${out}`;
       throw /EADDRINUSE/.test(out) ? new PortTaken(message) : new Error(message);
     }
-    // Accepting is not enough: a port taken after our pick would accept for its
-    // holder while our broker fails to bind it.
-    if ((await canConnect(port)) && listensOn(proc.pid!, port)) break;
+    // Someone accepting there is not enough: a port taken after our pick would
+    // accept for its holder while our broker fails to bind it.
+    if (listensOn(proc.pid!, port) ?? (await canConnect(port))) break;
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
       throw new Error(`broker did not start within ${opts.timeoutMs ?? 20000} ms:\n${out}`);
@@ -179,7 +180,7 @@ async function spawnOnce(args: string[], opts: SpawnOptions): Promise<BrokerProc
     registryUrl: async () => `http://127.0.0.1:${registryPort}`,
     catalogUrl: `http://127.0.0.1:${catalogPort}`,
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      if (!running()) return;
       proc.kill(signal);
       await exited;
     },
@@ -195,10 +196,10 @@ export function capturingLogger(): { logger: Logger; lines: { level: number; msg
 
 /**
  * Whether process `pid` holds the listening socket on `port`, from Linux's
- * socket tables and the process's descriptors. Without /proc it cannot tell,
- * and takes whoever accepts there to be the broker.
+ * socket tables and the process's descriptors; null without /proc, where
+ * only a connection can tell that something listens.
  */
-function listensOn(pid: number, port: number): boolean {
+function listensOn(pid: number, port: number): boolean | null {
   const inodes = new Set<string>();
   try {
     for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
@@ -209,7 +210,7 @@ function listensOn(pid: number, port: number): boolean {
       }
     }
   } catch {
-    return true;
+    return null;
   }
   let fds: string[];
   try {
