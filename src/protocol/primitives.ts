@@ -30,12 +30,22 @@ export function uuidToBytes(s: string): Buffer {
 export class Reader {
   pos: number;
 
+  end: number;
+
   constructor(
     readonly buf: Buffer,
     start = 0,
-    readonly end = buf.length,
+    end = buf.length,
   ) {
     this.pos = start;
+    this.end = end;
+  }
+
+  /** Points this reader at buf[start, end): one reader reused for many small spans. */
+  reset(start: number, end: number): void {
+    if (start < 0 || end > this.buf.length || start > end) throw new DecodeError(`invalid span [${start}, ${end}) of ${this.buf.length} bytes`);
+    this.pos = start;
+    this.end = end;
   }
 
   get remaining(): number {
@@ -50,7 +60,8 @@ export class Reader {
 
   int8(): number {
     this.need(1, 'int8');
-    return this.buf.readInt8(this.pos++);
+    const b = this.buf[this.pos++];
+    return (b << 24) >> 24;
   }
 
   bool(): boolean {

@@ -61,6 +61,7 @@ export class RecordCursor {
   private recordEnd = 0;
   private index = 0;
   private readonly r: Reader;
+  private readonly rr: Reader;
 
   constructor(
     readonly buf: Buffer,
@@ -69,6 +70,7 @@ export class RecordCursor {
     end = buf.length,
   ) {
     this.r = new Reader(buf, start, end);
+    this.rr = new Reader(buf, start, end);
     this.r.checkCount(count, 'records');
   }
 
@@ -83,7 +85,10 @@ export class RecordCursor {
     const length = r.varint();
     if (length < 0 || length > r.remaining) throw new DecodeError(`record ${i} has invalid length ${length}`);
     const recordEnd = r.pos + length;
-    const rr = new Reader(this.buf, r.pos, recordEnd);
+    // One reader for every record's fields, bounded by the record: produce
+    // validation walks every record of every uncompressed batch.
+    const rr = this.rr;
+    rr.reset(r.pos, recordEnd);
     this.attributes = rr.int8();
     this.timestampDelta = rr.varlong();
     this.offsetDelta = rr.varint();

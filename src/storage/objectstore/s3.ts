@@ -107,13 +107,24 @@ export class S3ObjectStore implements ObjectStore {
     private readonly metrics: BrokerMetrics,
   ) {
     if (opts.prefix !== '' && !opts.prefix.endsWith('/')) throw new ObjectStoreError(`s3.prefix must be empty or end with '/': ${opts.prefix}`);
-    this.client = this.newClient();
+    // A single PUT's body is at most the multipart threshold (see put).
+    this.client = this.newClient(opts.multipartThresholdBytes);
     this.readClient = this.newClient();
   }
 
-  private newClient(): S3Client {
+  /**
+   * `socketHighWaterMark`: the bytes an upload socket queues before write()
+   * asks the body to wait. A WAL object's body is its batches, piped part by
+   * part; at Node's 16 KiB every part waited for the one before to leave, one
+   * system call each (about a hundred per object). With room for the whole
+   * body, it is queued in one tick and leaves in one writev. That holds no
+   * extra memory: the parts are the WAL's own buffers, kept until the PUT
+   * ends either way. The agent hands its options on to every socket it
+   * creates (net and tls).
+   */
+  private newClient(socketHighWaterMark?: number): S3Client {
     const opts = this.opts;
-    const agentOpts = { keepAlive: true, maxSockets: opts.maxConnections };
+    const agentOpts = { keepAlive: true, maxSockets: opts.maxConnections, ...(socketHighWaterMark === undefined ? {} : { highWaterMark: socketHighWaterMark, writableHighWaterMark: socketHighWaterMark }) };
     const client = new S3Client({
       region: opts.region,
       endpoint: opts.endpoint ?? undefined,
