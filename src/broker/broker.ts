@@ -84,7 +84,7 @@ function openMetadataStore(config: BrokerConfig): MetadataStore {
 }
 
 export async function startBroker(config: BrokerConfig, log: Logger): Promise<RunningBroker> {
-  const metrics = new BrokerMetrics({ processMetrics: true });
+  const metrics = new BrokerMetrics({ processMetrics: true, eventLoopResolutionMs: config.int('metrics.event.loop.resolution.ms') });
   const objects = openObjectStore(config, metrics);
   if (objects instanceof FsObjectStore) {
     const removed = await objects.removeTemporaryFiles();

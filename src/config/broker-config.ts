@@ -100,6 +100,13 @@ const OWN_BROKER_CONFIGS: readonly ConfigDef[] = [
   define({ name: 'metrics.enable', type: 'boolean', default: true, doc: 'Serve Prometheus metrics at /metrics, with /healthz and /readyz, on metrics.host:metrics.port.' }),
   define({ name: 'metrics.host', type: 'string', default: '127.0.0.1', doc: 'Address the metrics endpoint binds to.' }),
   define({ name: 'metrics.port', type: 'int', default: 9464, validate: atLeast(0), doc: 'Port of the metrics endpoint (0 picks a free port).' }),
+  define({
+    name: 'metrics.event.loop.resolution.ms',
+    type: 'int',
+    default: 10,
+    validate: atLeast(1),
+    doc: 'How often the event-loop delay behind floe_nodejs_eventloop_lag_* is sampled; each value is the time between samples, this included. Each sample wakes the broker: 10 (prom-client\'s default) costs an idle broker about 2 ms of CPU a second more than 100, and catches shorter stalls.',
+  }),
   define({ name: 'log.retention.check.interval.ms', type: 'long', default: 300000, validate: atLeast(1), doc: 'How often retention moves log start offsets and unreferenced or orphaned objects are deleted.' }),
   define({ name: 'object.orphan.timeout.ms', type: 'long', default: 600000, validate: atLeast(1000), doc: 'Uploads not committed this long after their object id was reserved (the broker died between PUT and commit) are deleted.' }),
   define({ name: 'compaction.enable', type: 'boolean', default: true, doc: 'Merge small objects and split busy partitions into stream objects in the background.' }),

@@ -197,8 +197,11 @@ export class BrokerMetrics {
 
   private readonly collectors: (() => void)[] = [];
 
-  constructor(opts: { processMetrics?: boolean } = {}) {
-    if (opts.processMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: 'floe_' });
+  /** `processMetrics`: Node's process series too, with the event loop's delay sampled every `eventLoopResolutionMs`. */
+  constructor(opts: { processMetrics?: boolean; eventLoopResolutionMs?: number } = {}) {
+    if (opts.processMetrics === true) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'floe_', eventLoopMonitoringPrecision: opts.eventLoopResolutionMs ?? 10 });
+    }
   }
 
   /** Reports one object-store request attempt. */
