@@ -5,7 +5,7 @@ import { silentLogger } from '../../../src/observability/logger.js';
 import { baseOffsetOf, Compression, readBatchHeader, splitBatches } from '../../../src/protocol/records/batch.js';
 import { buildBatch } from '../../../src/protocol/records/builder.js';
 import { decodeRecords } from '../../../src/protocol/records/record.js';
-import { StorageWriteError } from '../../../src/storage/errors.js';
+import { CorruptObjectError, StorageWriteError } from '../../../src/storage/errors.js';
 import { readObject } from '../../../src/storage/object-format.js';
 import type { ObjectStore } from '../../../src/storage/objectstore/types.js';
 import { StreamStore } from '../../../src/storage/s3stream.js';
@@ -101,6 +101,31 @@ describe.each(objectStoreKinds())('S3Stream on the $name store and SQLite', (kin
     const [last] = await s3.read(reopened, 5, 1 << 20, true);
     expect(readBatchHeader(last).partitionLeaderEpoch).toBe(reopened.epoch);
     expect(reopened.endOffsetForEpoch(a.epoch)).toEqual({ epoch: a.epoch, endOffset: 5 });
+    await meta.close();
+  });
+
+  it('refuses a block whose bytes changed in object storage, and serves the blocks around it', async () => {
+    const first = await setup(dir.path);
+    const [a, b] = first.streams;
+    await Promise.all([first.s3.append(a, await buildBatch([{ value: 'a0' }]), 1, Date.now()), first.s3.append(b, await buildBatch([{ value: 'b0' }]), 1, Date.now())]);
+    await first.meta.close();
+    // One bit of stream a's block flipped in the stored object, as rot on a disk or a bucket would.
+    const keys: string[] = [];
+    for await (const o of first.objects.list('s3stream/')) keys.push(o.key);
+    expect(keys).toHaveLength(1);
+    const bytes = Buffer.from(await first.objects.get(keys[0]));
+    const entry = readObject(bytes).entries.find((e) => e.streamId === a.id)!;
+    bytes[entry.position + entry.size - 3] ^= 0x10;
+    await first.objects.put(keys[0], bytes);
+
+    const meta = new SqliteMetadataStore(join(dir.path, 'metadata.db'));
+    const store2 = openStore();
+    opened.push(store2);
+    const s3 = new StreamStore(store2, meta, opts, silentLogger());
+    const [ra, rb] = await s3.open([a.id, b.id]);
+    await expect(s3.read(ra, 0, 1 << 20, true)).rejects.toThrow(CorruptObjectError);
+    await expect(s3.read(ra, 0, 1 << 20, true)).rejects.toThrow(/block checksum mismatch/);
+    expect(values(await s3.read(rb, 0, 1 << 20, true))).toEqual([[0, 'b0']]);
     await meta.close();
   });
 
