@@ -50,6 +50,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { decodeResponse, encodeRequest } from '../src/protocol/frame.js';
 import { CreateTopics, Fetch, Metadata, Produce } from '../src/protocol/messages/index.js';
@@ -228,6 +229,42 @@ async function storeRequests(metricsPort: number): Promise<Record<string, number
 /** Records the log holds and the table has not committed yet (floe_table_lag_records), all topics. */
 async function tableLag(metricsPort: number): Promise<number> {
   return metricValue(await scrape(`http://127.0.0.1:${metricsPort}`), 'floe_table_lag_records');
+}
+
+/**
+ * Produce requests slower than 10 and 25 ms as the broker timed them (from
+ * decoded request to encoded response; floe_request_seconds' buckets), and
+ * as this client saw them: what the broker adds to a rise, apart from this
+ * process waiting for a core.
+ */
+interface ProduceBuckets {
+  readonly count: number;
+  readonly over10: number;
+  readonly over25: number;
+}
+
+async function brokerProduceBuckets(metricsPort: number): Promise<ProduceBuckets> {
+  const text = await scrape(`http://127.0.0.1:${metricsPort}`);
+  const upTo = (le: string) => metricValue(text, 'floe_request_seconds_bucket', { api: 'Produce', le });
+  const count = metricValue(text, 'floe_request_seconds_count', { api: 'Produce' });
+  return { count, over10: count - upTo('0.01'), over25: count - upTo('0.025') };
+}
+
+function slowShareLine(broker0: ProduceBuckets, broker1: ProduceBuckets, client: number[]): string {
+  const n = broker1.count - broker0.count;
+  const pct = (k: number, of: number) => `${((100 * k) / Math.max(1, of)).toFixed(2)}%`;
+  const c10 = client.filter((ms) => ms > 10).length;
+  const c25 = client.filter((ms) => ms > 25).length;
+  return `broker ${pct(broker1.over10 - broker0.over10, n)} over 10 ms, ${pct(broker1.over25 - broker0.over25, n)} over 25 ms; client ${pct(c10, client.length)}, ${pct(c25, client.length)}`;
+}
+
+/** This process's own event-loop delay over `run`: a producer waiting for a core shows here, not in the broker. */
+async function withOwnLag<T>(run: () => Promise<T>): Promise<{ result: T; lag: { p50: number; p99: number; max: number } }> {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  const result = await run();
+  h.disable();
+  return { result, lag: { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 } };
 }
 
 function lagLine(lag: { p50: number; p99: number; max: number }): string {
@@ -485,10 +522,14 @@ async function coldRead(env: Env): Promise<void> {
   // 2. The tail producer alone.
   const putsAlone = env.proxy?.durations.put.length ?? 0;
   await eventLoopLag(env.metricsPort); // prom-client resets its event-loop histogram at each scrape
-  const alone = await producePaced(env, o.seconds, backlogRequests);
+  const bucketsAlone0 = await brokerProduceBuckets(env.metricsPort);
+  const { result: alone, lag: ownLagAlone } = await withOwnLag(() => producePaced(env, o.seconds, backlogRequests));
   const lagAlone = await eventLoopLag(env.metricsPort);
+  const bucketsAlone1 = await brokerProduceBuckets(env.metricsPort);
   line(`tail produce alone, ${o.rateMbps} MB/s`, latencyLine(alone));
   line('broker event-loop delay', lagLine(lagAlone));
+  line('producer event-loop delay', lagLine(ownLagAlone));
+  line('slow produce requests', slowShareLine(bucketsAlone0, bucketsAlone1, alone));
   putLatencyLines(env, putsAlone);
   // 3. The same, with a consumer reading the backlog from offset 0 meanwhile:
   // in a worker thread, so that decoding its large responses never delays
@@ -500,14 +541,18 @@ async function coldRead(env: Env): Promise<void> {
     worker.once('message', resolve);
     worker.once('error', reject);
   });
-  const withRead = await producePaced(env, o.seconds, backlogRequests + 1_000_000);
+  const bucketsWithRead0 = await brokerProduceBuckets(env.metricsPort);
+  const { result: withRead, lag: ownLagWithRead } = await withOwnLag(() => producePaced(env, o.seconds, backlogRequests + 1_000_000));
   const lagWithRead = await eventLoopLag(env.metricsPort);
+  const bucketsWithRead1 = await brokerProduceBuckets(env.metricsPort);
   worker.postMessage('stop');
   const result = await read;
   await worker.terminate();
   const req1 = await storeRequests(env.metricsPort);
   line(`tail produce + cold read`, latencyLine(withRead));
   line('broker event-loop delay', lagLine(lagWithRead));
+  line('producer event-loop delay', lagLine(ownLagWithRead));
+  line('slow produce requests', slowShareLine(bucketsWithRead0, bucketsWithRead1, withRead));
   // On S3, how much of a rise is the S3 server's (on the same cores here) and not the broker's.
   putLatencyLines(env, putsWithRead);
   line('cold reader (worker thread)', `${(result.bytes / 1e6 / result.seconds).toFixed(1)} MB/s, ${(result.bytes / 1e6).toFixed(0)} MB read from offset 0 while producing`);
