@@ -250,6 +250,24 @@ async function brokerProduceBuckets(metricsPort: number): Promise<ProduceBuckets
   return { count, over10: count - upTo('0.01'), over25: count - upTo('0.025') };
 }
 
+const WAL_STAGES = ['upload', 'commit_wait', 'commit', 'total'] as const;
+
+/** WAL flushes so far, and those over 10 ms, by stage (floe_wal_flush_seconds' buckets). */
+async function walStageBuckets(metricsPort: number): Promise<Record<string, { count: number; over10: number }>> {
+  const text = await scrape(`http://127.0.0.1:${metricsPort}`);
+  return Object.fromEntries(
+    WAL_STAGES.map((stage) => {
+      const count = metricValue(text, 'floe_wal_flush_seconds_count', { stage });
+      return [stage, { count, over10: count - metricValue(text, 'floe_wal_flush_seconds_bucket', { stage, le: '0.01' }) }];
+    }),
+  );
+}
+
+function walStageLine(before: Record<string, { count: number; over10: number }>, after: Record<string, { count: number; over10: number }>): string {
+  const n = after.total.count - before.total.count;
+  return `${n} flushes; over 10 ms: ${WAL_STAGES.map((st) => `${st} ${(100 * (after[st].over10 - before[st].over10)) / Math.max(1, n)}%`.replace(/(\.\d\d)\d+%/, '$1%')).join(', ')}`;
+}
+
 function slowShareLine(broker0: ProduceBuckets, broker1: ProduceBuckets, client: number[]): string {
   const n = broker1.count - broker0.count;
   const pct = (k: number, of: number) => `${((100 * k) / Math.max(1, of)).toFixed(2)}%`;
@@ -523,13 +541,16 @@ async function coldRead(env: Env): Promise<void> {
   const putsAlone = env.proxy?.durations.put.length ?? 0;
   await eventLoopLag(env.metricsPort); // prom-client resets its event-loop histogram at each scrape
   const bucketsAlone0 = await brokerProduceBuckets(env.metricsPort);
+  const walAlone0 = await walStageBuckets(env.metricsPort);
   const { result: alone, lag: ownLagAlone } = await withOwnLag(() => producePaced(env, o.seconds, backlogRequests));
   const lagAlone = await eventLoopLag(env.metricsPort);
   const bucketsAlone1 = await brokerProduceBuckets(env.metricsPort);
+  const walAlone1 = await walStageBuckets(env.metricsPort);
   line(`tail produce alone, ${o.rateMbps} MB/s`, latencyLine(alone));
   line('broker event-loop delay', lagLine(lagAlone));
   line('producer event-loop delay', lagLine(ownLagAlone));
   line('slow produce requests', slowShareLine(bucketsAlone0, bucketsAlone1, alone));
+  line('WAL flushes', walStageLine(walAlone0, walAlone1));
   putLatencyLines(env, putsAlone);
   // 3. The same, with a consumer reading the backlog from offset 0 meanwhile:
   // in a worker thread, so that decoding its large responses never delays
@@ -542,9 +563,11 @@ async function coldRead(env: Env): Promise<void> {
     worker.once('error', reject);
   });
   const bucketsWithRead0 = await brokerProduceBuckets(env.metricsPort);
+  const walWithRead0 = await walStageBuckets(env.metricsPort);
   const { result: withRead, lag: ownLagWithRead } = await withOwnLag(() => producePaced(env, o.seconds, backlogRequests + 1_000_000));
   const lagWithRead = await eventLoopLag(env.metricsPort);
   const bucketsWithRead1 = await brokerProduceBuckets(env.metricsPort);
+  const walWithRead1 = await walStageBuckets(env.metricsPort);
   worker.postMessage('stop');
   const result = await read;
   await worker.terminate();
@@ -553,6 +576,7 @@ async function coldRead(env: Env): Promise<void> {
   line('broker event-loop delay', lagLine(lagWithRead));
   line('producer event-loop delay', lagLine(ownLagWithRead));
   line('slow produce requests', slowShareLine(bucketsWithRead0, bucketsWithRead1, withRead));
+  line('WAL flushes', walStageLine(walWithRead0, walWithRead1));
   // On S3, how much of a rise is the S3 server's (on the same cores here) and not the broker's.
   putLatencyLines(env, putsWithRead);
   line('cold reader (worker thread)', `${(result.bytes / 1e6 / result.seconds).toFixed(1)} MB/s, ${(result.bytes / 1e6).toFixed(0)} MB read from offset 0 while producing`);
