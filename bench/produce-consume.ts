@@ -231,49 +231,46 @@ async function tableLag(metricsPort: number): Promise<number> {
   return metricValue(await scrape(`http://127.0.0.1:${metricsPort}`), 'floe_table_lag_records');
 }
 
-/**
- * Produce requests slower than 10 and 25 ms as the broker timed them (from
- * decoded request to encoded response; floe_request_seconds' buckets), and
- * as this client saw them: what the broker adds to a rise, apart from this
- * process waiting for a core.
- */
-interface ProduceBuckets {
-  readonly count: number;
-  readonly over10: number;
-  readonly over25: number;
-}
-
-async function brokerProduceBuckets(metricsPort: number): Promise<ProduceBuckets> {
-  const text = await scrape(`http://127.0.0.1:${metricsPort}`);
-  const upTo = (le: string) => metricValue(text, 'floe_request_seconds_bucket', { api: 'Produce', le });
-  const count = metricValue(text, 'floe_request_seconds_count', { api: 'Produce' });
-  return { count, over10: count - upTo('0.01'), over25: count - upTo('0.025') };
-}
-
 const WAL_STAGES = ['upload', 'commit_wait', 'commit', 'total'] as const;
 
-/** WAL flushes so far, and those over 10 ms, by stage (floe_wal_flush_seconds' buckets). */
-async function walStageBuckets(metricsPort: number): Promise<Record<string, { count: number; over10: number }>> {
+/**
+ * Counts from the broker's histograms at a phase's start or end: produce
+ * requests, and those slower than 10 and 25 ms as the broker timed them
+ * (floe_request_seconds, from decoded request to encoded response); WAL
+ * flushes, and those over 10 ms by stage (floe_wal_flush_seconds). Against
+ * what the client saw, they say how much of a rise is the broker's, apart
+ * from this process waiting for a core.
+ */
+interface PhaseCounts {
+  readonly produce: { readonly count: number; readonly over10: number; readonly over25: number };
+  readonly wal: Record<string, { readonly count: number; readonly over10: number }>;
+}
+
+async function phaseCounts(metricsPort: number): Promise<PhaseCounts> {
   const text = await scrape(`http://127.0.0.1:${metricsPort}`);
-  return Object.fromEntries(
+  const count = metricValue(text, 'floe_request_seconds_count', { api: 'Produce' });
+  const upTo = (le: string) => metricValue(text, 'floe_request_seconds_bucket', { api: 'Produce', le });
+  const wal = Object.fromEntries(
     WAL_STAGES.map((stage) => {
-      const count = metricValue(text, 'floe_wal_flush_seconds_count', { stage });
-      return [stage, { count, over10: count - metricValue(text, 'floe_wal_flush_seconds_bucket', { stage, le: '0.01' }) }];
+      const n = metricValue(text, 'floe_wal_flush_seconds_count', { stage });
+      return [stage, { count: n, over10: n - metricValue(text, 'floe_wal_flush_seconds_bucket', { stage, le: '0.01' }) }];
     }),
   );
+  return { produce: { count, over10: count - upTo('0.01'), over25: count - upTo('0.025') }, wal };
 }
 
-function walStageLine(before: Record<string, { count: number; over10: number }>, after: Record<string, { count: number; over10: number }>): string {
-  const n = after.total.count - before.total.count;
-  return `${n} flushes; over 10 ms: ${WAL_STAGES.map((st) => `${st} ${(100 * (after[st].over10 - before[st].over10)) / Math.max(1, n)}%`.replace(/(\.\d\d)\d+%/, '$1%')).join(', ')}`;
-}
+const percent = (k: number, of: number) => `${((100 * k) / Math.max(1, of)).toFixed(2)}%`;
 
-function slowShareLine(broker0: ProduceBuckets, broker1: ProduceBuckets, client: number[]): string {
-  const n = broker1.count - broker0.count;
-  const pct = (k: number, of: number) => `${((100 * k) / Math.max(1, of)).toFixed(2)}%`;
+function slowShareLine(from: PhaseCounts, to: PhaseCounts, client: number[]): string {
+  const n = to.produce.count - from.produce.count;
   const c10 = client.filter((ms) => ms > 10).length;
   const c25 = client.filter((ms) => ms > 25).length;
-  return `broker ${pct(broker1.over10 - broker0.over10, n)} over 10 ms, ${pct(broker1.over25 - broker0.over25, n)} over 25 ms; client ${pct(c10, client.length)}, ${pct(c25, client.length)}`;
+  return `broker ${percent(to.produce.over10 - from.produce.over10, n)} over 10 ms, ${percent(to.produce.over25 - from.produce.over25, n)} over 25 ms; client ${percent(c10, client.length)}, ${percent(c25, client.length)}`;
+}
+
+function walStageLine(from: PhaseCounts, to: PhaseCounts): string {
+  const n = to.wal.total.count - from.wal.total.count;
+  return `${n} flushes; over 10 ms: ${WAL_STAGES.map((st) => `${st} ${percent(to.wal[st].over10 - from.wal[st].over10, n)}`).join(', ')}`;
 }
 
 /** This process's own event-loop delay over `run`: a producer waiting for a core shows here, not in the broker. */
@@ -540,17 +537,15 @@ async function coldRead(env: Env): Promise<void> {
   // 2. The tail producer alone.
   const putsAlone = env.proxy?.durations.put.length ?? 0;
   await eventLoopLag(env.metricsPort); // prom-client resets its event-loop histogram at each scrape
-  const bucketsAlone0 = await brokerProduceBuckets(env.metricsPort);
-  const walAlone0 = await walStageBuckets(env.metricsPort);
+  const countsAlone0 = await phaseCounts(env.metricsPort);
   const { result: alone, lag: ownLagAlone } = await withOwnLag(() => producePaced(env, o.seconds, backlogRequests));
   const lagAlone = await eventLoopLag(env.metricsPort);
-  const bucketsAlone1 = await brokerProduceBuckets(env.metricsPort);
-  const walAlone1 = await walStageBuckets(env.metricsPort);
+  const countsAlone1 = await phaseCounts(env.metricsPort);
   line(`tail produce alone, ${o.rateMbps} MB/s`, latencyLine(alone));
   line('broker event-loop delay', lagLine(lagAlone));
   line('producer event-loop delay', lagLine(ownLagAlone));
-  line('slow produce requests', slowShareLine(bucketsAlone0, bucketsAlone1, alone));
-  line('WAL flushes', walStageLine(walAlone0, walAlone1));
+  line('slow produce requests', slowShareLine(countsAlone0, countsAlone1, alone));
+  line('WAL flushes', walStageLine(countsAlone0, countsAlone1));
   putLatencyLines(env, putsAlone);
   // 3. The same, with a consumer reading the backlog from offset 0 meanwhile:
   // in a worker thread, so that decoding its large responses never delays
@@ -562,12 +557,10 @@ async function coldRead(env: Env): Promise<void> {
     worker.once('message', resolve);
     worker.once('error', reject);
   });
-  const bucketsWithRead0 = await brokerProduceBuckets(env.metricsPort);
-  const walWithRead0 = await walStageBuckets(env.metricsPort);
+  const countsWithRead0 = await phaseCounts(env.metricsPort);
   const { result: withRead, lag: ownLagWithRead } = await withOwnLag(() => producePaced(env, o.seconds, backlogRequests + 1_000_000));
   const lagWithRead = await eventLoopLag(env.metricsPort);
-  const bucketsWithRead1 = await brokerProduceBuckets(env.metricsPort);
-  const walWithRead1 = await walStageBuckets(env.metricsPort);
+  const countsWithRead1 = await phaseCounts(env.metricsPort);
   worker.postMessage('stop');
   const result = await read;
   await worker.terminate();
@@ -575,8 +568,8 @@ async function coldRead(env: Env): Promise<void> {
   line(`tail produce + cold read`, latencyLine(withRead));
   line('broker event-loop delay', lagLine(lagWithRead));
   line('producer event-loop delay', lagLine(ownLagWithRead));
-  line('slow produce requests', slowShareLine(bucketsWithRead0, bucketsWithRead1, withRead));
-  line('WAL flushes', walStageLine(walWithRead0, walWithRead1));
+  line('slow produce requests', slowShareLine(countsWithRead0, countsWithRead1, withRead));
+  line('WAL flushes', walStageLine(countsWithRead0, countsWithRead1));
   // On S3, how much of a rise is the S3 server's (on the same cores here) and not the broker's.
   putLatencyLines(env, putsWithRead);
   line('cold reader (worker thread)', `${(result.bytes / 1e6 / result.seconds).toFixed(1)} MB/s, ${(result.bytes / 1e6).toFixed(0)} MB read from offset 0 while producing`);
