@@ -231,7 +231,7 @@ async function tableLag(metricsPort: number): Promise<number> {
   return metricValue(await scrape(`http://127.0.0.1:${metricsPort}`), 'floe_table_lag_records');
 }
 
-const WAL_STAGES = ['upload', 'commit_wait', 'commit', 'total'] as const;
+const WAL_STAGES = ['prepare', 'upload', 'commit_wait', 'commit', 'total'] as const;
 
 /**
  * Counts from the broker's histograms at a phase's start or end: produce

@@ -58,7 +58,7 @@ export class BrokerMetrics {
   });
   readonly walFlushSeconds = new Histogram({
     name: 'floe_wal_flush_seconds',
-    help: 'Time from a flush starting to its metadata commit, by stage (upload, commit_wait, commit, total).',
+    help: 'Time from a flush starting to its metadata commit, by stage: prepare (an object id), upload, commit_wait (for the flush before to commit), commit, and total, their sum.',
     labelNames: ['stage'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],

@@ -209,6 +209,7 @@ export class Wal {
       const { prepared, fenced } = await commit;
       this.metrics.walFlushes.labels('committed').inc();
       this.metrics.walFlushBytes.observe(built.size);
+      this.metrics.walFlushSeconds.labels('prepare').observe((t.prepared - t.start) / 1000);
       this.metrics.walFlushSeconds.labels('upload').observe((t.uploaded - t.prepared) / 1000);
       this.metrics.walFlushSeconds.labels('commit_wait').observe((t.turn - t.uploaded) / 1000);
       this.metrics.walFlushSeconds.labels('commit').observe((t.committed - t.turn) / 1000);

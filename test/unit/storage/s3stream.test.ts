@@ -10,6 +10,7 @@ import { readObject } from '../../../src/storage/object-format.js';
 import type { ObjectStore } from '../../../src/storage/objectstore/types.js';
 import { StreamStore } from '../../../src/storage/s3stream.js';
 import { BrokerMetrics } from '../../../src/observability/metrics.js';
+import { metricValue } from '../../helpers/metrics.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { objectStoreKinds } from './store-kinds.js';
 
@@ -178,6 +179,24 @@ describe.each(objectStoreKinds())('S3Stream on the $name store and SQLite', (kin
       [0, 'ok'],
       [1, 'next'],
     ]);
+    await meta.close();
+  });
+
+  it('times every committed flush by stage, and the stages add up to the total', async () => {
+    const meta = new SqliteMetadataStore(join(dir.path, 'metadata.db'));
+    const objects = openStore();
+    opened.push(objects);
+    const topic = await meta.createTopic({ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', name: 't', partitionCount: 1, replicationFactor: 1, configs: {} });
+    const metrics = new BrokerMetrics();
+    const s3 = new StreamStore(objects, meta, opts, silentLogger(), metrics);
+    const [a] = await s3.open(topic.partitions.map((p) => p.streamId));
+    for (let i = 0; i < 3; i++) await s3.append(a, await buildBatch([{ value: `v${i}` }]), 1, Date.now());
+    const text = await metrics.text();
+    const stages = ['prepare', 'upload', 'commit_wait', 'commit'];
+    for (const stage of [...stages, 'total']) expect(metricValue(text, 'floe_wal_flush_seconds_count', { stage })).toBe(3);
+    const total = metricValue(text, 'floe_wal_flush_seconds_sum', { stage: 'total' });
+    expect(total).toBeGreaterThan(0);
+    expect(stages.reduce((n, stage) => n + metricValue(text, 'floe_wal_flush_seconds_sum', { stage }), 0)).toBeCloseTo(total, 6);
     await meta.close();
   });
 
