@@ -237,11 +237,14 @@ const WAL_STAGES = ['prepare', 'upload', 'commit_wait', 'commit', 'total'] as co
  * Counts from the broker's histograms at a phase's start or end: produce
  * requests, and those slower than 10 and 25 ms as the broker timed them
  * (floe_request_seconds, from decoded request to encoded response); WAL
- * flushes, and those over 10 ms by stage (floe_wal_flush_seconds). Against
+ * flushes, and those over 10 ms by stage (floe_wal_flush_seconds); the
+ * event loop's delay since the scrape before. Against
  * what the client saw, they say how much of a rise is the broker's, apart
  * from this process waiting for a core.
  */
 interface PhaseCounts {
+  /** The broker's event-loop delay since the previous scrape. */
+  readonly lag: { p50: number; p99: number; max: number };
   readonly produce: { readonly count: number; readonly over10: number; readonly over25: number };
   readonly wal: Record<string, { readonly count: number; readonly over10: number }>;
 }
@@ -256,7 +259,7 @@ async function phaseCounts(metricsPort: number): Promise<PhaseCounts> {
       return [stage, { count: n, over10: n - metricValue(text, 'floe_wal_flush_seconds_bucket', { stage, le: '0.01' }) }];
     }),
   );
-  return { produce: { count, over10: count - upTo('0.01'), over25: count - upTo('0.025') }, wal };
+  return { lag: eventLoopLagOf(text), produce: { count, over10: count - upTo('0.01'), over25: count - upTo('0.025') }, wal };
 }
 
 const percent = (k: number, of: number) => `${((100 * k) / Math.max(1, of)).toFixed(2)}%`;
@@ -286,11 +289,14 @@ function lagLine(lag: { p50: number; p99: number; max: number }): string {
   return `p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms`;
 }
 
-/** The broker's event-loop delay since the previous scrape, from prom-client's default metrics. */
-async function eventLoopLag(metricsPort: number): Promise<{ p50: number; p99: number; max: number }> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const get = (name: string) => Number(new RegExp(`^floe_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+/** The broker's event-loop delay since the previous scrape (prom-client starts its histogram over at every scrape). */
+function eventLoopLagOf(text: string): { p50: number; p99: number; max: number } {
+  const get = (name: string) => metricValue(text, `floe_nodejs_eventloop_lag_${name}_seconds`) * 1000;
   return { p50: get('p50'), p99: get('p99'), max: get('max') };
+}
+
+async function eventLoopLag(metricsPort: number): Promise<{ p50: number; p99: number; max: number }> {
+  return eventLoopLagOf(await scrape(`http://127.0.0.1:${metricsPort}`));
 }
 
 /** Compaction commits so far, of every kind and result. */
@@ -536,13 +542,11 @@ async function coldRead(env: Env): Promise<void> {
   line('backlog', `${backlogMb.toFixed(0)} MB in ${o.partitions} partitions`);
   // 2. The tail producer alone.
   const putsAlone = env.proxy?.durations.put.length ?? 0;
-  await eventLoopLag(env.metricsPort); // prom-client resets its event-loop histogram at each scrape
   const countsAlone0 = await phaseCounts(env.metricsPort);
   const { result: alone, lag: ownLagAlone } = await withOwnLag(() => producePaced(env, o.seconds, backlogRequests));
-  const lagAlone = await eventLoopLag(env.metricsPort);
   const countsAlone1 = await phaseCounts(env.metricsPort);
   line(`tail produce alone, ${o.rateMbps} MB/s`, latencyLine(alone));
-  line('broker event-loop delay', lagLine(lagAlone));
+  line('broker event-loop delay', lagLine(countsAlone1.lag));
   line('producer event-loop delay', lagLine(ownLagAlone));
   line('slow produce requests', slowShareLine(countsAlone0, countsAlone1, alone));
   line('WAL flushes', walStageLine(countsAlone0, countsAlone1));
@@ -559,14 +563,13 @@ async function coldRead(env: Env): Promise<void> {
   });
   const countsWithRead0 = await phaseCounts(env.metricsPort);
   const { result: withRead, lag: ownLagWithRead } = await withOwnLag(() => producePaced(env, o.seconds, backlogRequests + 1_000_000));
-  const lagWithRead = await eventLoopLag(env.metricsPort);
   const countsWithRead1 = await phaseCounts(env.metricsPort);
   worker.postMessage('stop');
   const result = await read;
   await worker.terminate();
   const req1 = await storeRequests(env.metricsPort);
   line(`tail produce + cold read`, latencyLine(withRead));
-  line('broker event-loop delay', lagLine(lagWithRead));
+  line('broker event-loop delay', lagLine(countsWithRead1.lag));
   line('producer event-loop delay', lagLine(ownLagWithRead));
   line('slow produce requests', slowShareLine(countsWithRead0, countsWithRead1, withRead));
   line('WAL flushes', walStageLine(countsWithRead0, countsWithRead1));

@@ -120,11 +120,11 @@ export class S3ObjectStore implements ObjectStore {
    * body, it is queued in one tick and leaves in one writev. That holds no
    * extra memory: the parts are the WAL's own buffers, kept until the PUT
    * ends either way. The agent hands its options on to every socket it
-   * creates (net and tls).
+   * creates, net and tls (which takes `highWaterMark` only).
    */
   private newClient(socketHighWaterMark?: number): S3Client {
     const opts = this.opts;
-    const agentOpts = { keepAlive: true, maxSockets: opts.maxConnections, ...(socketHighWaterMark === undefined ? {} : { highWaterMark: socketHighWaterMark, writableHighWaterMark: socketHighWaterMark }) };
+    const agentOpts = { keepAlive: true, maxSockets: opts.maxConnections, highWaterMark: socketHighWaterMark };
     const client = new S3Client({
       region: opts.region,
       endpoint: opts.endpoint ?? undefined,
