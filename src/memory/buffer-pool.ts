@@ -18,6 +18,11 @@
 // could hand out memory still in use, so releases sit where a holder's use
 // provably ends (a socket write's callback, a flush settled, an eviction).
 // Buffers not from the pool pass through retain() and release() untouched.
+//
+// The memory is shared (SharedArrayBuffer), so a thread of ours that writes
+// it out (the fs store's writer) is handed the bytes themselves, not a copy.
+// Handing a pooled buffer to a thread does not count as a hold: the sender
+// keeps its own hold until the thread has answered.
 
 /** Allocation sizes are rounded up to one of four steps per power of two, so a class wastes at most a fifth. */
 const STEPS_PER_DOUBLING = 4;
@@ -82,8 +87,8 @@ export class BufferPool {
       this.freeBytes -= buffer.length;
       this.reused++;
     } else {
-      // Its own ArrayBuffer, never a slice of Node's shared pool: the entry is keyed by it.
-      buffer = Buffer.allocUnsafeSlow(this.classes[cls]);
+      // Its own backing memory, never a slice of Node's shared pool: the entry is keyed by it.
+      buffer = Buffer.from(new SharedArrayBuffer(this.classes[cls]));
       this.allocated++;
     }
     this.entries.set(buffer.buffer, { refs: 1, cls, buffer });

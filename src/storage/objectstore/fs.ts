@@ -1,25 +1,28 @@
 // The embedded object store: one file per object under a root directory.
 // A put writes a temp file, fsyncs it, renames it into place and fsyncs the
-// directory, so an object is either absent or complete after any crash.
+// directory, so an object is either absent or complete after any crash; it
+// runs on a thread of its own (fs-writer.ts), reads on libuv's pool.
 
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { bufferPool } from '../../memory/buffer-pool.js';
 import type { BrokerMetrics, ObjectStoreOperation } from '../../observability/metrics.js';
+import { builtScript, WorkerClient } from '../../threads/worker-client.js';
+import type { PutMessage } from './fs-writer.js';
 import { ObjectNotFoundError, ObjectStoreError, type ByteRange, type ObjectInfo, type ObjectStore } from './types.js';
 
 const TEMP_SUFFIX = '.tmp-';
 
 /**
- * Reads this store runs at once. Every fs call here runs on libuv's thread
- * pool (UV_THREADPOOL_SIZE threads, 4 by default), first come first served.
+ * Reads this store runs at once. Its reads run on libuv's thread pool
+ * (UV_THREADPOOL_SIZE threads, 4 by default), first come first served.
  * A catching-up consumer's block reads used to fill it, and the WAL's
  * writes, fsyncs and renames, which every produce acknowledgement waits for,
- * queued behind them: tail produce p99 went from 16 ms to 85–100 ms during a
- * cold read, against 29–44 ms with reads held to half the pool, where the
- * reader also went faster (BENCHMARKS.md).
+ * queued behind them (they were on the pool too then): tail produce p99 went
+ * from 16 ms to 85–100 ms during a cold read, against 29–44 ms with reads
+ * held to half the pool, where the reader also went faster (BENCHMARKS.md).
+ * The pool still serves the rest of the process (directory walks, deletes).
  */
 const READ_SLOTS = Math.max(1, Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2));
 
@@ -52,10 +55,15 @@ class Slots {
   }
 }
 
+interface WriterThread {
+  readonly client: WorkerClient;
+  /** Puts in flight: the thread keeps the process alive only while there are some. */
+  puts: number;
+}
+
 export class FsObjectStore implements ObjectStore {
   private readonly knownDirs = new Set<string>();
-  /** Open handles of the key directories, kept for the directory fsync after each rename. */
-  private readonly dirHandles = new Map<string, Promise<FileHandle>>();
+  private writer: WriterThread | null = null;
   private readonly reads = new Slots(READ_SLOTS);
 
   constructor(
@@ -84,12 +92,6 @@ export class FsObjectStore implements ObjectStore {
     return join(this.root, key);
   }
 
-  private async ensureDir(dir: string): Promise<void> {
-    if (this.knownDirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
-    this.knownDirs.add(dir);
-  }
-
   put(key: string, data: Buffer | readonly Buffer[]): Promise<void> {
     return this.timed('put', () => this.putFile(key, data));
   }
@@ -97,27 +99,38 @@ export class FsObjectStore implements ObjectStore {
   private async putFile(key: string, data: Buffer | readonly Buffer[]): Promise<void> {
     const path = this.pathOf(key);
     const dir = dirname(path);
-    await this.ensureDir(dir);
-    const tmp = `${path}${TEMP_SUFFIX}${randomBytes(6).toString('hex')}`;
-    const parts = Buffer.isBuffer(data) ? [data] : [...data];
-    let fh;
-    try {
-      fh = await open(tmp, constants.O_CREAT | constants.O_WRONLY | constants.O_TRUNC, 0o644);
-      let pending = parts;
-      while (pending.length > 0) {
-        const { bytesWritten } = await fh.writev(pending);
-        pending = advance(pending, bytesWritten);
+    // No await once the directory is known: the put reaches its thread in the caller's turn of the event loop.
+    if (!this.knownDirs.has(dir)) {
+      try {
+        await mkdir(dir, { recursive: true });
+      } catch (err) {
+        throw new ObjectStoreError(`put ${key} failed: ${(err as Error).message}`);
       }
-      await fh.sync();
-      await fh.close();
-      fh = undefined;
-      await rename(tmp, path);
-      await this.syncDir(dir);
-    } catch (err) {
-      await fh?.close().catch(() => {});
-      await rm(tmp, { force: true }).catch(() => {});
-      throw new ObjectStoreError(`put ${key} failed: ${(err as Error).message}`);
+      this.knownDirs.add(dir);
     }
+    const tmp = `${path}${TEMP_SUFFIX}${randomBytes(6).toString('hex')}`;
+    const parts = (Buffer.isBuffer(data) ? [data] : data).map(shareable);
+    const message: Omit<PutMessage, 'id'> = { op: 'put', tmp, path, dir, parts };
+    const writer = this.writerThread();
+    if (writer.puts++ === 0) writer.client.worker.ref();
+    try {
+      await writer.client.call(message, parts.flatMap((p) => (p.buffer instanceof SharedArrayBuffer ? [] : [p.buffer as ArrayBuffer])));
+    } catch (err) {
+      throw new ObjectStoreError(`put ${key} failed: ${(err as Error).message}`);
+    } finally {
+      // Unref'd when idle: a store nobody closed must not keep the process alive.
+      if (--writer.puts === 0) writer.client.worker.unref();
+    }
+  }
+
+  /** The writer thread, started on the first put (and again after one that failed). */
+  private writerThread(): WriterThread {
+    if (this.writer === null || this.writer.client.failed) {
+      const client = new WorkerClient(builtScript(import.meta.url, 'fs-writer.js'), {}, 'fs store writer thread', (_name, message) => new Error(message));
+      client.worker.unref();
+      this.writer = { client, puts: 0 };
+    }
+    return this.writer;
   }
 
   get(key: string, range?: ByteRange): Promise<Buffer> {
@@ -202,30 +215,24 @@ export class FsObjectStore implements ObjectStore {
     return removed;
   }
 
-  /** Makes a rename durable: fsync of the directory that holds the new name. */
-  private async syncDir(dir: string): Promise<void> {
-    let handle = this.dirHandles.get(dir);
-    if (handle === undefined) {
-      handle = open(dir, 'r');
-      this.dirHandles.set(dir, handle);
-      handle.catch(() => this.dirHandles.delete(dir));
-    }
-    await (await handle).sync();
-  }
-
   async close(): Promise<void> {
-    const handles = [...this.dirHandles.values()];
-    this.dirHandles.clear();
-    await Promise.all(handles.map(async (h) => (await h).close().catch(() => {})));
+    const writer = this.writer?.client;
+    this.writer = null;
+    if (writer === undefined || writer.failed) return;
+    // Its directory descriptors first: they belong to the process, not the thread.
+    await writer.call({ op: 'close' }).catch(() => {});
+    await writer.terminate();
   }
 }
 
-function advance(parts: Buffer[], written: number): Buffer[] {
-  let n = written;
-  let i = 0;
-  while (i < parts.length && n >= parts[i].length) n -= parts[i++].length;
-  if (i >= parts.length) return [];
-  return [parts[i].subarray(n), ...parts.slice(i + 1)];
+/**
+ * A part the writer thread can take without a copy: a view of shared
+ * memory as it is (the buffer pool's), else its bytes alone in a buffer of
+ * their own, to be transferred (a view of unshared memory would have its
+ * whole underlying buffer cloned).
+ */
+function shareable(part: Buffer): Uint8Array {
+  return part.buffer instanceof SharedArrayBuffer ? part : new Uint8Array(part);
 }
 
 /** Every file under `dir`, depth first (nothing when `dir` does not exist). */

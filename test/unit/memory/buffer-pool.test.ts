@@ -48,6 +48,21 @@ describe('BufferPool', () => {
     expect(d.buffer).not.toBe(a.buffer);
   });
 
+  it('hands out shared memory, which a thread of ours is given without a copy, the same bytes on both sides', async () => {
+    const pool = new BufferPool(16 * KiB, 1024 * KiB, 64 * 1024 * KiB);
+    const b = pool.allocate(100 * KiB);
+    expect(b.buffer).toBeInstanceOf(SharedArrayBuffer);
+    b.fill(1);
+    const { Worker } = await import('node:worker_threads');
+    // The thread writes into the view it was sent; the sender sees the write in its own buffer.
+    const w = new Worker('require("node:worker_threads").parentPort.once("message", (v) => { v[5] = 42; require("node:worker_threads").parentPort.postMessage(null); });', { eval: true });
+    const answered = new Promise((resolve) => w.once('message', resolve));
+    w.postMessage(b.subarray(0, 10));
+    await answered;
+    await w.terminate();
+    expect(b[5]).toBe(42);
+  });
+
   it('passes buffers that are not its own through retain and release', () => {
     const pool = new BufferPool(16 * KiB, 1024 * KiB, 64 * 1024 * KiB);
     const plain = Buffer.alloc(100 * KiB, 7);

@@ -1,11 +1,14 @@
 // The ObjectStore contract, checked on both implementations: the fs store and
 // the S3 store against a real S3-compatible server.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { bufferPool } from '../../../src/memory/buffer-pool.js';
 import { BrokerMetrics } from '../../../src/observability/metrics.js';
+import type { WorkerClient } from '../../../src/threads/worker-client.js';
 import { ObjectNotFoundError, type ObjectInfo, type ObjectStore } from '../../../src/storage/objectstore/types.js';
 import { FaultProxy } from '../../helpers/fault-proxy.js';
 import { startS3Server } from '../../helpers/s3-server.js';
@@ -145,6 +148,74 @@ describe('fs store writes', () => {
       await store.close();
     } finally {
       process.off('warning', onWarning);
+      dir.cleanup();
+    }
+  });
+});
+
+describe('fs store puts on their own thread', () => {
+  it('completes a put while the event loop is held: all six calls run on the writer thread, the pooled parts unchanged', async () => {
+    const dir = tempDir();
+    const root = join(dir.path, 'objects');
+    try {
+      const store = new FsObjectStore(root);
+      await store.put('d/first', Buffer.from('starts the thread and makes the directory'));
+      const body = bufferPool.allocate(300_000).fill(7); // shared memory: handed over as is
+      const parts = [body, Buffer.from('a view of unshared memory, copied')];
+      const done = store.put('d/held', parts);
+      // No callback can run while this loop spins, so no trip through libuv's pool could complete the put.
+      const path = join(root, 'd', 'held');
+      const until = Date.now() + 5000;
+      while (!existsSync(path) && Date.now() < until);
+      expect(existsSync(path)).toBe(true);
+      await done;
+      expect(readFileSync(path).equals(Buffer.concat(parts))).toBe(true);
+      expect((await store.get('d/held')).equals(Buffer.concat(parts))).toBe(true);
+      bufferPool.release(body);
+      await store.close();
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('fails a put it cannot finish with ObjectStoreError, leaves no temp file, and goes on', async () => {
+    const dir = tempDir();
+    const root = join(dir.path, 'objects');
+    try {
+      const store = new FsObjectStore(root);
+      await store.put('d/1', Buffer.from('one'));
+      mkdirSync(join(root, 'd', '2', 'in-the-way'), { recursive: true }); // the rename into place fails
+      await expect(store.put('d/2', Buffer.from('two'))).rejects.toThrow(ObjectStoreError);
+      writeFileSync(join(root, 'f'), 'a file where a directory would go'); // the mkdir fails
+      await expect(store.put('f/3', Buffer.from('three'))).rejects.toThrow(ObjectStoreError);
+      expect(readdirSync(join(root, 'd')).sort()).toEqual(['1', '2']);
+      await store.put('d/4', Buffer.from('four'));
+      expect((await store.get('d/4')).toString()).toBe('four');
+      // A writer thread that died is replaced by the next put.
+      const writer = (store as unknown as { writer: { client: WorkerClient } }).writer.client;
+      await writer.terminate();
+      expect(writer.failed).toBe(true);
+      await store.put('d/5', Buffer.from('five'));
+      expect((await store.get('d/5')).toString()).toBe('five');
+      await store.close();
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('keeps the process alive while a put is in flight, and not after: a store never closed lets it exit', () => {
+    const dir = tempDir();
+    try {
+      const module = new URL('../../../dist/storage/objectstore/fs.js', import.meta.url).href;
+      const script = `const { FsObjectStore } = await import(${JSON.stringify(module)});
+        new FsObjectStore(${JSON.stringify(join(dir.path, 'objects'))}).put('a/1', Buffer.alloc(1 << 20, 5)).then(() => console.log('put done'));`;
+      writeFileSync(join(dir.path, 'put.mjs'), script);
+      const run = spawnSync(process.execPath, [join(dir.path, 'put.mjs')], { encoding: 'utf8', timeout: 20_000 });
+      expect(run.signal).toBeNull(); // not killed by the timeout
+      expect(run.status).toBe(0);
+      expect(run.stdout.trim()).toBe('put done');
+      expect(readFileSync(join(dir.path, 'objects', 'a', '1')).equals(Buffer.alloc(1 << 20, 5))).toBe(true);
+    } finally {
       dir.cleanup();
     }
   });
