@@ -89,17 +89,12 @@ export const handleFetch: Handler<typeof Fetch> = async (req, ctx) => {
   for (const t of req.topics) {
     const topic = v >= 13 ? topics.getById(t.topicId) : topics.get(t.topic);
     const slots: Slot[] = t.partitions.map((p) => {
-      const slot: Slot = { partition: p.partition, stream: null, fetchOffset: p.fetchOffset, maxBytes: p.partitionMaxBytes, bytes: 0, result: null, records: [] };
-      if (topic === undefined) {
-        slot.result = errorData(p.partition, v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-        return slot;
-      }
-      const partition = topic.partitions[p.partition];
-      if (partition === undefined) {
-        slot.result = errorData(p.partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-        return slot;
-      }
-      return { ...slot, stream: partition.stream, result: checkPartition(partition.stream, p, ctx) };
+      const partition = topic?.partitions[p.partition];
+      const slot: Slot = { partition: p.partition, stream: partition?.stream ?? null, fetchOffset: p.fetchOffset, maxBytes: p.partitionMaxBytes, bytes: 0, result: null, records: [] };
+      if (topic === undefined) slot.result = errorData(p.partition, v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      else if (partition === undefined) slot.result = errorData(p.partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      else slot.result = checkPartition(partition.stream, p, ctx);
+      return slot;
     });
     groups.push({ topic, request: t, slots });
   }
