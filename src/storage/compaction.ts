@@ -19,7 +19,7 @@ import type { CompactedRange, MetadataStore, ObjectKind, StoredObject, StreamRan
 import type { BrokerMetrics } from '../observability/metrics.js';
 import { baseOffsetOf, readBatchHeader, splitBatches } from '../protocol/records/batch.js';
 import { CorruptObjectError } from './errors.js';
-import { buildObject, objectKey, verifyBlock, type BlockInput } from './object-format.js';
+import { buildObjectParts, objectKey, verifyBlock, type BlockInput } from './object-format.js';
 import type { ObjectStore } from './objectstore/types.js';
 import type { StreamStore } from './s3stream.js';
 import { PeriodicTask } from './periodic.js';
@@ -200,17 +200,18 @@ export class Compactor {
       maxTimestamp: b.maxTimestamp,
       batches: b.batches,
     }));
-    const built = buildObject(inputs);
+    // The batches go to the store as views of the blocks read (no copy into one buffer), as the WAL's do.
+    const built = buildObjectParts(inputs);
     const objectId = await this.store.objectIds.nextId();
     const key = objectKey(objectId);
-    await this.objects.put(key, built.data);
+    await this.objects.put(key, built.parts, built.crc32c);
     const newRanges: readonly CompactedRange[] = built.entries;
     let committed = false;
     try {
       committed = await this.meta.commitCompaction({
         objectId,
         objectKey: key,
-        size: built.data.length,
+        size: built.size,
         kind,
         replaced: sorted.map((r) => ({ streamId: r.streamId, startOffset: r.startOffset, objectId: r.objectId })),
         ranges: newRanges,

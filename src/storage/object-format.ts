@@ -47,17 +47,6 @@ export interface IndexEntry {
   readonly crc: number;
 }
 
-export interface BuiltObject {
-  readonly data: Buffer;
-  readonly entries: readonly IndexEntry[];
-}
-
-/** Lays blocks out into one object buffer (one copy of every batch). */
-export function buildObject(blocks: readonly BlockInput[]): BuiltObject {
-  const parts = buildObjectParts(blocks);
-  return { data: Buffer.concat(parts.parts, parts.size), entries: parts.entries };
-}
-
 export interface BuiltObjectParts {
   /** The object's bytes, in order: the blocks' batches as given (no copy), then index and footer. */
   readonly parts: readonly Buffer[];
