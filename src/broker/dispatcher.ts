@@ -89,7 +89,7 @@ export class BrokerDispatcher implements Dispatcher {
     const entry = this.handlers.get(header.apiKey);
     if (entry === undefined) throw new Error(`no handler for api key ${header.apiKey}`);
     const started = performance.now();
-    // Field by field: V8 (Node 20) copies with a spread at about 1.8 µs a request, this way at about 0.02.
+    // Field by field: V8 (Node 20) makes this object with a spread in about 1.8 µs, this way in about 0.02 µs.
     const hctx: HandlerContext = {
       connectionId: ctx.connectionId,
       remoteAddress: ctx.remoteAddress,

@@ -220,6 +220,7 @@ export class FsObjectStore implements ObjectStore {
     this.writer = null;
     if (writer === undefined || writer.failed) return;
     // Its directory descriptors first: they belong to the process, not the thread.
+    writer.worker.ref();
     await writer.call({ op: 'close' }).catch(() => {});
     await writer.terminate();
   }
