@@ -178,6 +178,22 @@ describe('fs store puts on their own thread', () => {
     }
   });
 
+  it('writes a put of more parts than one writev takes (IOV_MAX, 1024), empty ones included, byte for byte', async () => {
+    const dir = tempDir();
+    try {
+      const store = new FsObjectStore(join(dir.path, 'objects'));
+      const pooled = bufferPool.allocate(64 * 1024);
+      const parts = Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? Buffer.alloc(0) : i % 5 === 0 ? pooled.subarray(i, i + 13) : Buffer.from(`part ${i};`)));
+      pooled.fill(9);
+      await store.put('many/parts', parts);
+      expect((await store.get('many/parts')).equals(Buffer.concat(parts))).toBe(true);
+      bufferPool.release(pooled);
+      await store.close();
+    } finally {
+      dir.cleanup();
+    }
+  });
+
   it('fails a put it cannot finish with ObjectStoreError, leaves no temp file, and goes on', async () => {
     const dir = tempDir();
     const root = join(dir.path, 'objects');
