@@ -109,12 +109,13 @@ export class FsObjectStore implements ObjectStore {
       this.knownDirs.add(dir);
     }
     const tmp = `${path}${TEMP_SUFFIX}${randomBytes(6).toString('hex')}`;
-    const parts = (Buffer.isBuffer(data) ? [data] : data).map(shareable);
+    const transfer: ArrayBuffer[] = [];
+    const parts = (Buffer.isBuffer(data) ? [data] : data).map((p) => shareable(p, transfer));
     const message: Omit<PutMessage, 'id'> = { op: 'put', tmp, path, dir, parts };
     const writer = this.writerThread();
     if (writer.puts++ === 0) writer.client.worker.ref();
     try {
-      await writer.client.call(message, parts.flatMap((p) => (p.buffer instanceof SharedArrayBuffer ? [] : [p.buffer as ArrayBuffer])));
+      await writer.client.call(message, transfer);
     } catch (err) {
       throw new ObjectStoreError(`put ${key} failed: ${(err as Error).message}`);
     } finally {
@@ -229,11 +230,14 @@ export class FsObjectStore implements ObjectStore {
 /**
  * A part the writer thread can take without a copy: a view of shared
  * memory as it is (the buffer pool's), else its bytes alone in a buffer of
- * their own, to be transferred (a view of unshared memory would have its
+ * their own, added to `transfer` (a view of unshared memory would have its
  * whole underlying buffer cloned).
  */
-function shareable(part: Buffer): Uint8Array {
-  return part.buffer instanceof SharedArrayBuffer ? part : new Uint8Array(part);
+function shareable(part: Buffer, transfer: ArrayBuffer[]): Uint8Array {
+  if (part.buffer instanceof SharedArrayBuffer) return part;
+  const own = new Uint8Array(part);
+  transfer.push(own.buffer);
+  return own;
 }
 
 /** Every file under `dir`, depth first (nothing when `dir` does not exist). */
