@@ -43,6 +43,12 @@ export class BrokerMetrics {
     labelNames: ['operation'] as const,
     registers: [this.registry],
   });
+  readonly objectStoreGetFallbacks = new Counter({
+    name: 'floe_object_store_get_fallbacks_total',
+    help: 'S3 GET responses the broker\'s direct reader did not take, by reason; each such GET was sent again through the SDK\'s HTTP client.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
 
   readonly walFlushes = new Counter({
     name: 'floe_wal_flushes_total',

@@ -36,6 +36,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { bufferPool } from '../../memory/buffer-pool.js';
 import type { BrokerMetrics, ObjectStoreOperation, RequestOutcome } from '../../observability/metrics.js';
 import { crc32c } from '../../protocol/records/crc32c.js';
+import { DirectGetHandler, takePooledBody } from './direct-get.js';
 import { ObjectNotFoundError, ObjectStoreError, type ByteRange, type ObjectInfo, type ObjectStore } from './types.js';
 
 export interface S3ObjectStoreOptions {
@@ -109,7 +110,7 @@ export class S3ObjectStore implements ObjectStore {
     if (opts.prefix !== '' && !opts.prefix.endsWith('/')) throw new ObjectStoreError(`s3.prefix must be empty or end with '/': ${opts.prefix}`);
     // A single PUT's body is at most the multipart threshold (see put).
     this.client = this.newClient(opts.multipartThresholdBytes);
-    this.readClient = this.newClient();
+    this.readClient = this.newClient(undefined, true);
   }
 
   /**
@@ -122,9 +123,19 @@ export class S3ObjectStore implements ObjectStore {
    * ends either way. The agent hands its options on to every socket it
    * creates, net and tls (which takes `highWaterMark` only).
    */
-  private newClient(socketHighWaterMark?: number): S3Client {
+  private newClient(socketHighWaterMark: number | undefined, directGets = false): S3Client {
     const opts = this.opts;
     const agentOpts = { keepAlive: true, maxSockets: opts.maxConnections, highWaterMark: socketHighWaterMark };
+    const http = new NodeHttpHandler({
+      httpAgent: new HttpAgent(agentOpts),
+      httpsAgent: new HttpsAgent(agentOpts),
+      connectionTimeout: Math.min(opts.requestTimeoutMs, 5000),
+      requestTimeout: opts.requestTimeoutMs,
+    });
+    // Ranged GETs (block reads) straight into pooled blocks, on plain HTTP endpoints (direct-get.ts).
+    const requestHandler = directGets
+      ? new DirectGetHandler(http, { maxSockets: opts.maxConnections, onFallback: (reason) => this.metrics.objectStoreGetFallbacks.labels(reason).inc() })
+      : http;
     const client = new S3Client({
       region: opts.region,
       endpoint: opts.endpoint ?? undefined,
@@ -134,12 +145,7 @@ export class S3ObjectStore implements ObjectStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       expectContinueHeader: false,
-      requestHandler: new NodeHttpHandler({
-        httpAgent: new HttpAgent(agentOpts),
-        httpsAgent: new HttpsAgent(agentOpts),
-        connectionTimeout: Math.min(opts.requestTimeoutMs, 5000),
-        requestTimeout: opts.requestTimeoutMs,
-      }),
+      requestHandler,
     });
     // Bodies are checksummed with CRC32C instead of signed with SHA-256 (see above).
     client.middlewareStack.add(
@@ -256,7 +262,7 @@ export class S3ObjectStore implements ObjectStore {
       );
       if (out.Body === undefined) throw new ObjectStoreError(`S3 returned no body for ${key}`);
       const expected = range === undefined ? out.ContentLength : range.end - range.start;
-      let buf = await readBody(out.Body as unknown as AsyncIterable<Buffer>, out.ContentLength);
+      let buf = takePooledBody(out.Body) ?? (await readBody(out.Body as unknown as AsyncIterable<Buffer>, out.ContentLength));
       // A server may send more than the range asked for: the whole object
       // with 200 (HTTP lets it ignore Range), or a wider 206 (s3rver answers
       // bytes=0-0 with all of it). Take the range out of what came.

@@ -1,0 +1,409 @@
+// Ranged GETs over plain HTTP, read straight into a block of the buffer pool.
+//
+// Why our own client for this one request: Node's HTTP client reads every
+// response into fresh 64 KiB chunks and runs each through its parser and a
+// stream, and the store then copies the chunks into one block. On a catch-up
+// read from S3 that was about half a CPU-second per GB (BENCHMARKS.md): the
+// parser and the streams, the copy, and the collections V8 runs for the
+// chunks' new memory. Neither Node's client nor undici can read a body into a
+// buffer the caller gives; a socket can (net.connect's `onread`). So the
+// broker's one hot S3 request, the ranged GET of a block, goes over sockets
+// of this handler: the response head is read into a small buffer of the
+// connection, and once Content-Length is known the body lands in its block
+// with the kernel's one copy.
+//
+// It sits under the SDK as its request handler, so signing, endpoints and
+// error parsing stay the SDK's. Only what S3 answers a ranged GET with is
+// read here: HTTP/1.1, a status line, headers and a Content-Length body.
+// Everything else goes to the SDK's own handler: other requests, TLS
+// endpoints (a TLS socket cannot read into given buffers), and, by asking
+// again (a GET can always be repeated), responses this reader does not take
+// (chunked or unframed bodies, a head over HEAD_BYTES, a body longer than
+// the range asked for).
+
+import { connect, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import type { NodeHttpHandler } from '@smithy/node-http-handler';
+import { bufferPool } from '../../memory/buffer-pool.js';
+
+type SdkRequest = Parameters<NodeHttpHandler['handle']>[0];
+type SdkHandlerOptions = NonNullable<Parameters<NodeHttpHandler['handle']>[1]>;
+type SdkResponse = Awaited<ReturnType<NodeHttpHandler['handle']>>['response'];
+
+/** A response head must fit in this (S3's are under 1 KiB); a read of it may carry the body's first bytes, which are copied. */
+const HEAD_BYTES = 8 * 1024;
+/** Idle connections older than this are closed, not reused: Node servers close theirs after 5 s, and a GET sent on one being closed fails. */
+const IDLE_REUSE_MS = 4000;
+/** An error response's body (S3's XML) is read up to this; a longer one goes to the SDK's handler. */
+const MAX_ERROR_BODY = 1024 * 1024;
+
+/** Why a response went to the SDK's handler (the GET is sent again there). */
+export type DirectGetFallback = 'unframed' | 'head_too_large' | 'longer_than_range' | 'informational';
+
+/** A response this reader does not take; the request goes to the SDK's handler. */
+class NotTaken extends Error {
+  constructor(readonly reason: DirectGetFallback) {
+    super(`response not read directly: ${reason}`);
+  }
+}
+
+/** The server broke HTTP; the connection is dropped and the attempt fails (the store retries it). */
+class HttpProtocolError extends Error {
+  override readonly name = 'HttpProtocolError';
+}
+
+interface ParsedHead {
+  readonly statusCode: number;
+  readonly reason: string;
+  readonly headers: Record<string, string>;
+  readonly length: number;
+  readonly keepAlive: boolean;
+}
+
+interface Exchange {
+  readonly maxBody: number;
+  resolve(r: { head: ParsedHead; body: Buffer }): void;
+  reject(err: Error): void;
+}
+
+/** Pooled bodies handed to the SDK, so the store takes the block itself instead of reading the stream. */
+const pooledBodies = new WeakMap<object, Buffer>();
+
+/** The pooled block behind a GetObject body this handler made (held once for the caller), or undefined. */
+export function takePooledBody(body: unknown): Buffer | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const block = pooledBodies.get(body);
+  pooledBodies.delete(body);
+  return block;
+}
+
+/** One keep-alive connection; one request at a time. */
+class Connection {
+  readonly socket: Socket;
+  private readonly head = Buffer.allocUnsafeSlow(HEAD_BYTES);
+  private headLength = 0;
+  private parsed: ParsedHead | null = null;
+  private body: Buffer | null = null;
+  private bodyFilled = 0;
+  /** The body arrived with more bytes after it: nothing more can be trusted on this connection. */
+  private overrun = false;
+  private exchange: Exchange | null = null;
+  closed = false;
+  idleSince = 0;
+
+  /** Open and not being torn down (destroy() is at once, its 'close' event later). */
+  get usable(): boolean {
+    return !this.closed && !this.socket.destroyed;
+  }
+
+  constructor(host: string, port: number, onClose: (c: Connection) => void) {
+    this.socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: () => (this.body !== null ? this.body.subarray(this.bodyFilled) : this.head.subarray(this.headLength)),
+        callback: (n: number) => {
+          this.onRead(n);
+          return true;
+        },
+      },
+    });
+    this.socket.on('error', (err) => this.fail(err));
+    this.socket.on('close', () => {
+      this.closed = true;
+      this.fail(Object.assign(new Error('connection closed before the response was complete'), { code: 'ECONNRESET' }));
+      onClose(this);
+    });
+  }
+
+  /** Sends a request head and resolves with the response once its body is all in. */
+  request(head: string, maxBody: number): Promise<{ head: ParsedHead; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      this.exchange = { maxBody, resolve, reject };
+      this.socket.write(head, 'latin1');
+    });
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onRead(n: number): void {
+    const exchange = this.exchange;
+    if (exchange === null) {
+      this.socket.destroy(new HttpProtocolError('data on an idle connection'));
+      return;
+    }
+    try {
+      if (this.body !== null) {
+        this.bodyFilled += n;
+      } else {
+        const searchFrom = Math.max(0, this.headLength - 3);
+        this.headLength += n;
+        const end = this.head.subarray(0, this.headLength).indexOf('\r\n\r\n', searchFrom, 'latin1');
+        if (end < 0) {
+          if (this.headLength === HEAD_BYTES) throw new NotTaken('head_too_large');
+          return;
+        }
+        const parsed = parseHead(this.head.toString('latin1', 0, end));
+        const ok = parsed.statusCode >= 200 && parsed.statusCode < 300;
+        if (parsed.length > (ok ? exchange.maxBody : MAX_ERROR_BODY)) throw new NotTaken(ok ? 'longer_than_range' : 'unframed');
+        const body = parsed.length === 0 ? Buffer.alloc(0) : ok ? bufferPool.allocate(parsed.length) : Buffer.allocUnsafe(parsed.length);
+        const extra = this.head.subarray(end + 4, this.headLength);
+        if (extra.length > body.length) this.overrun = true;
+        this.bodyFilled = extra.copy(body, 0, 0, Math.min(extra.length, body.length));
+        this.headLength = 0;
+        this.parsed = parsed;
+        this.body = body;
+      }
+      if (this.bodyFilled === this.body.length) this.complete(exchange);
+    } catch (err) {
+      this.socket.destroy();
+      this.fail(err as Error);
+    }
+  }
+
+  private complete(exchange: Exchange): void {
+    const head = this.parsed as ParsedHead;
+    const body = this.body as Buffer;
+    this.parsed = null;
+    this.body = null;
+    this.bodyFilled = 0;
+    this.exchange = null;
+    if (!head.keepAlive || this.overrun) this.socket.destroy();
+    exchange.resolve({ head, body });
+  }
+
+  private fail(err: Error): void {
+    const exchange = this.exchange;
+    if (exchange === null) return;
+    this.exchange = null;
+    if (this.body !== null) bufferPool.release(this.body);
+    this.body = null;
+    this.parsed = null;
+    exchange.reject(err);
+  }
+}
+
+/** Connections to one endpoint, at most `maxSockets` open; requests beyond wait in turn. */
+class ConnectionPool {
+  private readonly idle: Connection[] = [];
+  private open = 0;
+  private readonly waiting: { resolve(c: Connection): void; reject(err: Error): void }[] = [];
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly maxSockets: number,
+  ) {}
+
+  acquire(signal: AbortSignal | undefined): Promise<Connection> {
+    const now = performance.now();
+    for (let c = this.idle.pop(); c !== undefined; c = this.idle.pop()) {
+      if (c.usable && now - c.idleSince < IDLE_REUSE_MS) {
+        c.socket.ref();
+        return Promise.resolve(c);
+      }
+      c.destroy();
+    }
+    if (this.open < this.maxSockets) return Promise.resolve(this.connect());
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, reject };
+      this.waiting.push(waiter);
+      signal?.addEventListener('abort', () => {
+        const i = this.waiting.indexOf(waiter);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(abortError());
+      });
+    });
+  }
+
+  /** A connection done with its exchange: to the next waiter, or idle (not keeping the process alive). */
+  release(c: Connection): void {
+    if (!c.usable) return;
+    const next = this.waiting.shift();
+    if (next !== undefined) return next.resolve(c);
+    c.idleSince = performance.now();
+    c.socket.unref();
+    this.idle.push(c);
+  }
+
+  destroy(): void {
+    for (const w of this.waiting.splice(0)) w.reject(new Error('request handler destroyed'));
+    for (const c of this.idle.splice(0)) c.destroy();
+  }
+
+  private connect(): Connection {
+    this.open++;
+    return new Connection(this.host, this.port, (closed) => {
+      this.open--;
+      const i = this.idle.indexOf(closed);
+      if (i >= 0) this.idle.splice(i, 1);
+      const next = this.waiting.shift();
+      if (next !== undefined) next.resolve(this.connect());
+    });
+  }
+}
+
+export interface DirectGetHandlerOptions {
+  readonly maxSockets: number;
+  /** Counts each response sent on to the SDK's handler (its GET is asked again there). */
+  readonly onFallback?: (reason: DirectGetFallback) => void;
+}
+
+/**
+ * The S3 client's request handler for reads: ranged GETs over plain HTTP are
+ * read here, into pooled blocks; every other request goes to `fallback`.
+ */
+export class DirectGetHandler {
+  readonly metadata = { handlerProtocol: 'http/1.1' };
+  private readonly pools = new Map<string, ConnectionPool>();
+  private readonly live = new Set<Connection>();
+
+  constructor(
+    private readonly fallback: NodeHttpHandler,
+    private readonly opts: DirectGetHandlerOptions,
+  ) {}
+
+  async handle(request: SdkRequest, options: SdkHandlerOptions = {}): Promise<{ response: SdkResponse }> {
+    const planned = planRequest(request);
+    if (planned === null) return this.fallback.handle(request, options);
+    const signal = options.abortSignal as AbortSignal | undefined;
+    try {
+      return { response: await this.exchange(request, planned, signal) };
+    } catch (err) {
+      if (!(err instanceof NotTaken)) throw err;
+      this.opts.onFallback?.(err.reason);
+      return this.fallback.handle(request, options);
+    }
+  }
+
+  updateHttpClientConfig(key: Parameters<NodeHttpHandler['updateHttpClientConfig']>[0], value: Parameters<NodeHttpHandler['updateHttpClientConfig']>[1]): void {
+    this.fallback.updateHttpClientConfig(key, value);
+  }
+
+  httpHandlerConfigs(): ReturnType<NodeHttpHandler['httpHandlerConfigs']> {
+    return this.fallback.httpHandlerConfigs();
+  }
+
+  destroy(): void {
+    for (const p of this.pools.values()) p.destroy();
+    for (const c of this.live) c.destroy();
+    this.fallback.destroy();
+  }
+
+  private async exchange(request: SdkRequest, planned: PlannedRequest, signal: AbortSignal | undefined): Promise<SdkResponse> {
+    if (signal?.aborted) throw abortError();
+    const key = `${request.hostname}:${planned.port}`;
+    let pool = this.pools.get(key);
+    if (pool === undefined) {
+      pool = new ConnectionPool(planned.host, planned.port, this.opts.maxSockets);
+      this.pools.set(key, pool);
+    }
+    const conn = await pool.acquire(signal);
+    this.live.add(conn);
+    const onAbort = () => conn.destroy();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      const { head, body } = await conn.request(planned.head, planned.rangeLength);
+      const stream = new Readable({ read() {} });
+      if (body.length > 0) stream.push(body);
+      stream.push(null);
+      if (head.statusCode >= 200 && head.statusCode < 300 && body.length > 0) pooledBodies.set(stream, body);
+      return { statusCode: head.statusCode, reason: head.reason, headers: head.headers, body: stream } as SdkResponse;
+    } catch (err) {
+      if (signal?.aborted) throw abortError();
+      throw err;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.live.delete(conn);
+      pool.release(conn);
+    }
+  }
+}
+
+interface PlannedRequest {
+  readonly host: string;
+  readonly port: number;
+  readonly head: string;
+  /** The body a 2xx may have: the range's length. */
+  readonly rangeLength: number;
+}
+
+/** Characters a header name, value or request target may carry here; anything else goes to the SDK's handler. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
+const TARGET = /^\/[\x21-\x7e]*$/;
+const QUERY_PART = /^[A-Za-z0-9._~-]*$/;
+
+/** The request's head when it is a ranged GET this handler reads, else null. */
+function planRequest(request: SdkRequest): PlannedRequest | null {
+  if (request.method !== 'GET' || request.protocol !== 'http:') return null;
+  if (request.body !== undefined && request.body !== null && request.body !== '') return null;
+  if (request.username != null || request.password != null || request.fragment) return null;
+  let range: string | undefined;
+  for (const [name, value] of Object.entries(request.headers)) if (name.toLowerCase() === 'range') range = value;
+  const m = range === undefined ? null : /^bytes=(\d{1,15})-(\d{1,15})$/.exec(range);
+  if (m === null || Number(m[2]) < Number(m[1])) return null;
+  let target = request.path;
+  const query: string[] = [];
+  // As the SDK's own handler writes it: keys in order, each value as given.
+  const params = request.query ?? {};
+  for (const k of Object.keys(params).sort()) {
+    const v = params[k];
+    const values = v === null ? [null] : Array.isArray(v) ? v : [v];
+    for (const value of values) {
+      if (!QUERY_PART.test(k) || (value !== null && !QUERY_PART.test(value))) return null;
+      query.push(value === null ? k : `${k}=${value}`);
+    }
+  }
+  if (query.length > 0) target += `?${query.join('&')}`;
+  if (!TARGET.test(target)) return null;
+  const hostname = request.hostname;
+  const host = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+  const port = request.port ?? 80;
+  let head = `GET ${target} HTTP/1.1\r\n`;
+  let hasHost = false;
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) return null;
+    if (name.toLowerCase() === 'host') hasHost = true;
+    head += `${name}: ${value}\r\n`;
+  }
+  if (!hasHost) head += `host: ${hostname}${request.port === undefined ? '' : `:${request.port}`}\r\n`;
+  return { host, port, head: `${head}\r\n`, rangeLength: Number(m[2]) - Number(m[1]) + 1 };
+}
+
+/** A response head (status line and fields, without the blank line). Throws HttpProtocolError, or NotTaken for what the SDK's handler should read. */
+function parseHead(text: string): ParsedHead {
+  const lines = text.split('\r\n');
+  const status = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0]);
+  if (status === null) throw new HttpProtocolError(`bad status line: ${JSON.stringify(lines[0].slice(0, 100))}`);
+  const statusCode = Number(status[2]);
+  if (statusCode < 200) throw new NotTaken('informational');
+  const headers: Record<string, string> = {};
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    const colon = line.indexOf(':');
+    const name = colon > 0 ? line.slice(0, colon).toLowerCase() : '';
+    if (!TOKEN.test(name)) throw new HttpProtocolError(`bad header line: ${JSON.stringify(line.slice(0, 100))}`);
+    const value = line.slice(colon + 1).trim();
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+  }
+  if (headers['transfer-encoding'] !== undefined) throw new NotTaken('unframed');
+  let length: number;
+  if (statusCode === 204 || statusCode === 304) length = 0;
+  else {
+    const declared = headers['content-length'];
+    if (declared === undefined) throw new NotTaken('unframed');
+    if (!/^\d{1,15}$/.test(declared)) throw new HttpProtocolError(`bad content-length: ${JSON.stringify(declared.slice(0, 100))}`);
+    length = Number(declared);
+  }
+  const connection = (headers.connection ?? '').toLowerCase();
+  const keepAlive = status[1] === '1' ? !/(^|,)\s*close\s*(,|$)/.test(connection) : /(^|,)\s*keep-alive\s*(,|$)/.test(connection);
+  return { statusCode, reason: status[3] ?? '', headers, length, keepAlive };
+}
+
+function abortError(): Error {
+  return Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
+}

@@ -1,0 +1,291 @@
+// The S3 store's ranged GETs read straight into pooled blocks (direct-get.ts),
+// against an HTTP server written here byte by byte, so that each way a
+// server can frame (or break) a response is met: the bytes that come back,
+// the requests and connections the server saw, and the fallbacks counted.
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BrokerMetrics } from '../../../src/observability/metrics.js';
+import { S3ObjectStore, type S3ObjectStoreOptions } from '../../../src/storage/objectstore/s3.js';
+import { ObjectNotFoundError, ObjectStoreError } from '../../../src/storage/objectstore/types.js';
+import { metricValue } from '../../helpers/metrics.js';
+
+const OBJECT = randomBytes(3 << 20);
+
+interface SeenRequest {
+  readonly method: string;
+  readonly target: string;
+  readonly headers: Record<string, string>;
+  readonly start: number;
+  readonly end: number;
+  /** How many requests this connection carried before this one. */
+  readonly onConnection: number;
+}
+
+type Answer = (req: SeenRequest, socket: Socket, n: number) => void;
+
+/** A plain-TCP HTTP/1.1 server: each request head goes to `answer` with the socket, which writes whatever bytes the test wants. */
+class RawHttpServer {
+  readonly requests: SeenRequest[] = [];
+  connections = 0;
+  open = 0;
+  maxOpen = 0;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly server: Server,
+    public answer: Answer,
+  ) {}
+
+  static async start(answer: Answer): Promise<RawHttpServer> {
+    const s = new RawHttpServer(createServer(), answer);
+    s.server.on('connection', (socket) => s.accept(socket));
+    await new Promise<void>((r) => s.server.listen(0, '127.0.0.1', r));
+    return s;
+  }
+
+  get endpoint(): string {
+    const addr = this.server.address() as { port: number };
+    return `http://127.0.0.1:${addr.port}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise((r) => this.server.close(r));
+  }
+
+  private accept(socket: Socket): void {
+    this.connections++;
+    this.maxOpen = Math.max(this.maxOpen, ++this.open);
+    this.sockets.add(socket);
+    socket.on('close', () => {
+      this.open--;
+      this.sockets.delete(socket);
+    });
+    socket.on('error', () => {});
+    let pending = Buffer.alloc(0);
+    let served = 0;
+    socket.on('data', (chunk) => {
+      pending = Buffer.concat([pending, chunk]);
+      for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
+        const lines = pending.subarray(0, end).toString('latin1').split('\r\n');
+        pending = pending.subarray(end + 4);
+        const [method, target] = lines[0].split(' ');
+        const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+        const m = /^bytes=(\d+)-(\d+)$/.exec(headers.range ?? '');
+        const req = { method, target, headers, start: m ? Number(m[1]) : 0, end: m ? Number(m[2]) + 1 : OBJECT.length, onConnection: served++ };
+        this.requests.push(req);
+        this.answer(req, socket, this.requests.length);
+      }
+    });
+  }
+}
+
+/** A 206 of the range asked for, framed by Content-Length, head and body in one write. */
+function partial(req: SeenRequest, socket: Socket, extraHeaders = ''): void {
+  const body = OBJECT.subarray(req.start, req.end);
+  socket.write(
+    Buffer.concat([
+      Buffer.from(
+        `HTTP/1.1 206 Partial Content\r\ncontent-type: application/octet-stream\r\ncontent-range: bytes ${req.start}-${req.end - 1}/${OBJECT.length}\r\ncontent-length: ${body.length}\r\n${extraHeaders}\r\n`,
+      ),
+      body,
+    ]),
+  );
+}
+
+function xmlError(socket: Socket, status: string, code: string): void {
+  const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`;
+  socket.write(`HTTP/1.1 ${status}\r\ncontent-type: application/xml\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
+
+let server: RawHttpServer | null = null;
+let store: S3ObjectStore | null = null;
+let metrics: BrokerMetrics;
+
+async function open(answer: Answer, options: Partial<S3ObjectStoreOptions> = {}): Promise<{ server: RawHttpServer; store: S3ObjectStore }> {
+  server = await RawHttpServer.start(answer);
+  metrics = new BrokerMetrics();
+  store = new S3ObjectStore(
+    {
+      endpoint: server.endpoint,
+      region: 'us-east-1',
+      bucket: 'bucket',
+      prefix: '',
+      pathStyle: true,
+      credentials: { accessKeyId: 'AK', secretAccessKey: 'SK' },
+      requestTimeoutMs: 2000,
+      maxAttempts: 3,
+      retryBaseMs: 5,
+      retryMaxMs: 20,
+      multipartThresholdBytes: 32 << 20,
+      multipartPartBytes: 16 << 20,
+      maxConnections: 4,
+      ...options,
+    },
+    metrics,
+  );
+  return { server, store };
+}
+
+async function fallbacks(reason?: string): Promise<number> {
+  return metricValue(await metrics.text(), 'floe_object_store_get_fallbacks_total', reason === undefined ? {} : { reason });
+}
+
+async function attempts(outcome: string): Promise<number> {
+  return metricValue(await metrics.text(), 'floe_object_store_requests_total', { operation: 'get', outcome });
+}
+
+afterEach(async () => {
+  await store?.close();
+  await server?.stop();
+  store = null;
+  server = null;
+});
+
+const RANGES = [
+  { start: 0, end: 1 },
+  { start: 5, end: 7000 },
+  { start: 1000, end: 1000 + (1 << 20) },
+  { start: OBJECT.length - 448 * 1024, end: OBJECT.length },
+  { start: 12345, end: 12345 + 8192 },
+];
+
+describe('S3 ranged GETs read directly into pooled blocks', () => {
+  it('reads ranges of every size over one kept-alive connection, signed, each asked once, into shared pooled memory', async () => {
+    const { server, store } = await open((req, socket) => partial(req, socket));
+    for (const r of RANGES) {
+      const got = await store.get('s3stream/obj', r);
+      expect(got.equals(OBJECT.subarray(r.start, r.end))).toBe(true);
+      // Blocks of the buffer pool's sizes (16 KiB and up) come in its shared memory.
+      if (r.end - r.start >= 16384) expect(got.buffer).toBeInstanceOf(SharedArrayBuffer);
+    }
+    expect(server.requests.map((r) => [r.method, r.target.split('?')[0], r.start, r.end])).toEqual(RANGES.map((r) => ['GET', '/bucket/s3stream/obj', r.start, r.end]));
+    expect(server.requests[0].headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AK\//);
+    expect(server.requests[0].headers.host).toBe(new URL(server.endpoint).host);
+    expect(server.connections).toBe(1);
+    expect(await fallbacks()).toBe(0);
+    expect(metricValue(await metrics.text(), 'floe_object_store_bytes_total', { direction: 'download' })).toBe(RANGES.reduce((n, r) => n + r.end - r.start, 0));
+  });
+
+  it('reads a response however the server cuts it up: a byte at a time through the head, odd pieces through the body', async () => {
+    const { server, store } = await open(async (req, socket) => {
+      const body = OBJECT.subarray(req.start, req.end);
+      const head = Buffer.from(`HTTP/1.1 206 Partial Content\r\ncontent-length: ${body.length}\r\n\r\n`);
+      for (const byte of head) {
+        socket.write(Buffer.of(byte));
+        await new Promise((r) => setImmediate(r));
+      }
+      for (let at = 0; at < body.length; at += 7919) {
+        socket.write(body.subarray(at, at + 7919));
+        if (at % 10 === 0) await new Promise((r) => setImmediate(r));
+      }
+    });
+    const r = { start: 100, end: 100 + 300_000 };
+    expect((await store.get('o', r)).equals(OBJECT.subarray(r.start, r.end))).toBe(true);
+    expect((await store.get('o', r)).equals(OBJECT.subarray(r.start, r.end))).toBe(true);
+    expect(server.requests).toHaveLength(2);
+    expect(server.connections).toBe(1);
+  });
+
+  it('opens at most s3.max.connections at once; the rest wait their turn', async () => {
+    const { server, store } = await open((req, socket) => setTimeout(() => partial(req, socket), 20), { maxConnections: 2 });
+    const ranges = Array.from({ length: 12 }, (_, i) => ({ start: i * 100_000, end: i * 100_000 + 90_000 + i }));
+    const got = await Promise.all(ranges.map((r) => store.get('o', r)));
+    got.forEach((g, i) => expect(g.equals(OBJECT.subarray(ranges[i].start, ranges[i].end))).toBe(true));
+    expect(server.maxOpen).toBe(2);
+    expect(server.connections).toBe(2);
+  });
+
+  it('sends each response it does not read on to the SDK\'s client, asked again, and counts why', async () => {
+    const { server, store } = await open((req, socket, n) => {
+      // Odd requests are the direct reader's, even ones the SDK's client asking again.
+      const body = OBJECT.subarray(req.start, req.end);
+      const kind = Math.ceil(n / 2);
+      if (kind === 1) {
+        const chunked = `${body.length.toString(16)}\r\n`;
+        socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 206 Partial Content\r\ntransfer-encoding: chunked\r\n\r\n${chunked}`), body, Buffer.from('\r\n0\r\n\r\n')]));
+      } else if (kind === 2) {
+        partial(req, socket, `x-amz-meta-big: ${'m'.repeat(9000)}\r\n`);
+      } else if (kind === 3) {
+        // The whole object with a 200, as HTTP lets a server that ignores Range answer.
+        socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-length: ${OBJECT.length}\r\n\r\n`), OBJECT]));
+      } else if (kind === 4) {
+        socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+        partial(req, socket);
+      }
+    });
+    const r = { start: 4096, end: 4096 + 65536 };
+    for (let i = 0; i < 4; i++) expect((await store.get('o', r)).equals(OBJECT.subarray(r.start, r.end))).toBe(true);
+    expect(server.requests).toHaveLength(8);
+    expect(await fallbacks('unframed')).toBe(1);
+    expect(await fallbacks('head_too_large')).toBe(1);
+    expect(await fallbacks('longer_than_range')).toBe(1);
+    expect(await fallbacks('informational')).toBe(1);
+    expect(await attempts('success')).toBe(4);
+  });
+
+  it('hands S3\'s error responses to the SDK: 404 is ObjectNotFoundError, SlowDown is retried', async () => {
+    const { server, store } = await open((req, socket, n) => {
+      if (req.target.startsWith('/bucket/missing')) xmlError(socket, '404 Not Found', 'NoSuchKey');
+      else if (n === 2) xmlError(socket, '503 Slow Down', 'SlowDown');
+      else partial(req, socket);
+    });
+    await expect(store.get('missing', { start: 0, end: 10 })).rejects.toBeInstanceOf(ObjectNotFoundError);
+    expect((await store.get('o', { start: 10, end: 20 })).equals(OBJECT.subarray(10, 20))).toBe(true);
+    expect(await attempts('not_found')).toBe(1);
+    expect(await attempts('throttled')).toBe(1);
+    expect(server.connections).toBe(1);
+  });
+
+  it('drops a connection that breaks HTTP, fails that attempt, and goes on on a new one', async () => {
+    const { server, store } = await open((req, socket, n) => {
+      const body = OBJECT.subarray(req.start, req.end);
+      if (n === 1) socket.write(`HTTP/1.1 206 Partial Content\r\ncontent-length: 12abc\r\n\r\n`);
+      else if (n === 3) socket.write('SMTP ready\r\n\r\n');
+      else if (n === 5) socket.write(`HTTP/1.1 206 Partial Content\r\n no-name\r\ncontent-length: ${body.length}\r\n\r\n`);
+      else if (n === 7) {
+        // Cut short: half the body, then the connection closes.
+        socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 206 Partial Content\r\ncontent-length: ${body.length}\r\n\r\n`), body.subarray(0, body.length >> 1)]));
+        setTimeout(() => socket.destroy(), 20);
+      } else if (n === 9) {
+        // More bytes than the body, in the same read as its head: the response is right, the connection is not kept.
+        socket.write(`HTTP/1.1 206 Partial Content\r\ncontent-length: ${body.length}\r\n\r\n${body.toString('latin1')}HTTP/1.1 200 OK\r\n`, 'latin1');
+      } else partial(req, socket);
+    });
+    const r = { start: 777, end: 777 + 200_000 };
+    const small = { start: 5, end: 105 };
+    for (const range of [r, r, r, r, small, r]) expect((await store.get('o', range)).equals(OBJECT.subarray(range.start, range.end))).toBe(true);
+    expect(server.requests).toHaveLength(10);
+    expect(await attempts('network_error')).toBe(4);
+    expect(await attempts('success')).toBe(6);
+    expect(await fallbacks()).toBe(0);
+    // Each broken response ends its connection; a good one keeps it for the next request.
+    expect(server.connections).toBe(6);
+    expect(server.requests.map((q) => q.onConnection)).toEqual([0, 0, 1, 0, 1, 0, 1, 0, 1, 0]);
+  });
+
+  it('gives up on a server that never answers at s3.request.timeout.ms, per attempt, without hanging', async () => {
+    const { server, store } = await open(() => {}, { requestTimeoutMs: 200, maxAttempts: 2 });
+    const started = Date.now();
+    await expect(store.get('o', { start: 0, end: 100 })).rejects.toThrow(ObjectStoreError);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(await attempts('timeout')).toBe(2);
+    expect(server.requests).toHaveLength(2);
+    // A connection abandoned mid-request is not reused.
+    expect(server.connections).toBe(2);
+  });
+
+  it('closes a kept-alive connection the server speaks on out of turn, and reads on over a new one', async () => {
+    const { server, store } = await open((req, socket, n) => {
+      partial(req, socket);
+      if (n === 1) setTimeout(() => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'), 20);
+    });
+    expect((await store.get('o', { start: 0, end: 1000 })).equals(OBJECT.subarray(0, 1000))).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server.open).toBe(0);
+    expect((await store.get('o', { start: 1000, end: 2000 })).equals(OBJECT.subarray(1000, 2000))).toBe(true);
+    expect(server.connections).toBe(2);
+    expect(await attempts('success')).toBe(2);
+  });
+});
