@@ -1,4 +1,4 @@
-// Ranged GETs over plain HTTP, read straight into a block of the buffer pool.
+// Ranged GETs read straight into a block of the buffer pool.
 //
 // Why our own client for this one request: Node's HTTP client reads every
 // response into fresh 64 KiB chunks and runs each through its parser and a
@@ -14,14 +14,15 @@
 //
 // It sits under the SDK as its request handler, so signing, endpoints and
 // error parsing stay the SDK's. Only what S3 answers a ranged GET with is
-// read here: HTTP/1.1, a status line, headers and a Content-Length body.
-// Everything else goes to the SDK's own handler: other requests, TLS
-// endpoints (a TLS socket cannot read into given buffers), and, by asking
-// again (a GET can always be repeated), responses this reader does not take
-// (chunked or unframed bodies, a head over HEAD_BYTES, a body longer than
-// the range asked for).
+// read here: HTTP/1.1, a status line, headers and a Content-Length body,
+// over plain TCP or TLS (a TLS socket takes `onread` too: the decrypted bytes
+// land in the block). Everything else goes to the SDK's own handler: other
+// requests and, by asking again (a GET can always be repeated), responses
+// this reader does not take (chunked or unframed bodies, a head over
+// HEAD_BYTES, a body longer than the range asked for).
 
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { Readable } from 'node:stream';
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { bufferPool } from '../../memory/buffer-pool.js';
@@ -96,19 +97,21 @@ class Connection {
     return !this.closed && !this.socket.destroyed;
   }
 
-  constructor(host: string, port: number, onClose: (c: Connection) => void) {
-    this.socket = connect({
-      host,
-      port,
-      noDelay: true,
-      onread: {
-        buffer: () => (this.body !== null ? this.body.subarray(this.bodyFilled) : this.head.subarray(this.headLength)),
-        callback: (n: number) => {
-          this.onRead(n);
-          return true;
-        },
+  constructor(host: string, port: number, tls: boolean, onClose: (c: Connection) => void) {
+    const onread = {
+      // Never an empty buffer: a TLS socket goes on decrypting what it holds after destroy(), and would spin on one.
+      buffer: () => (this.body !== null ? this.body.subarray(this.bodyFilled) : this.headLength < HEAD_BYTES ? this.head.subarray(this.headLength) : this.head),
+      callback: (n: number) => {
+        this.onRead(n);
+        return true;
       },
-    });
+    };
+    // TLS as the SDK's client does it: the system's CAs (and NODE_EXTRA_CA_CERTS), certificates verified, SNI by name.
+    // (`onread` is documented for tls.connect, though not in Node's typings; the TLS test shows it taken.)
+    this.socket = tls
+      ? connectTls({ host, port, servername: isIP(host) === 0 ? host : undefined, ALPNProtocols: ['http/1.1'], onread } as ConnectionOptions)
+      : connect({ host, port, onread });
+    this.socket.setNoDelay(true);
     this.socket.on('error', (err) => this.fail(err));
     this.socket.on('close', () => {
       this.closed = true;
@@ -130,6 +133,7 @@ class Connection {
   }
 
   private onRead(n: number): void {
+    if (this.socket.destroyed) return;
     const exchange = this.exchange;
     if (exchange === null) {
       this.socket.destroy(new HttpProtocolError('data on an idle connection'));
@@ -182,6 +186,7 @@ class Connection {
     if (this.body !== null) bufferPool.release(this.body);
     this.body = null;
     this.parsed = null;
+    this.headLength = 0;
     exchange.reject(err);
   }
 }
@@ -195,6 +200,7 @@ class ConnectionPool {
   constructor(
     private readonly host: string,
     private readonly port: number,
+    private readonly tls: boolean,
     private readonly maxSockets: number,
   ) {}
 
@@ -236,7 +242,7 @@ class ConnectionPool {
 
   private connect(): Connection {
     this.open++;
-    return new Connection(this.host, this.port, (closed) => {
+    return new Connection(this.host, this.port, this.tls, (closed) => {
       this.open--;
       const i = this.idle.indexOf(closed);
       if (i >= 0) this.idle.splice(i, 1);
@@ -253,7 +259,7 @@ export interface DirectGetHandlerOptions {
 }
 
 /**
- * The S3 client's request handler for reads: ranged GETs over plain HTTP are
+ * The S3 client's request handler for reads: ranged GETs (HTTP or HTTPS) are
  * read here, into pooled blocks; every other request goes to `fallback`.
  */
 export class DirectGetHandler {
@@ -295,10 +301,10 @@ export class DirectGetHandler {
 
   private async exchange(request: SdkRequest, planned: PlannedRequest, signal: AbortSignal | undefined): Promise<SdkResponse> {
     if (signal?.aborted) throw abortError();
-    const key = `${request.hostname}:${planned.port}`;
+    const key = `${request.protocol}//${request.hostname}:${planned.port}`;
     let pool = this.pools.get(key);
     if (pool === undefined) {
-      pool = new ConnectionPool(planned.host, planned.port, this.opts.maxSockets);
+      pool = new ConnectionPool(planned.host, planned.port, planned.tls, this.opts.maxSockets);
       this.pools.set(key, pool);
     }
     const conn = await pool.acquire(signal);
@@ -326,6 +332,7 @@ export class DirectGetHandler {
 interface PlannedRequest {
   readonly host: string;
   readonly port: number;
+  readonly tls: boolean;
   readonly head: string;
   /** The body a 2xx may have: the range's length. */
   readonly rangeLength: number;
@@ -339,7 +346,8 @@ const QUERY_PART = /^[A-Za-z0-9._~-]*$/;
 
 /** The request's head when it is a ranged GET this handler reads, else null. */
 function planRequest(request: SdkRequest): PlannedRequest | null {
-  if (request.method !== 'GET' || request.protocol !== 'http:') return null;
+  const tls = request.protocol === 'https:';
+  if (request.method !== 'GET' || (request.protocol !== 'http:' && !tls)) return null;
   if (request.body !== undefined && request.body !== null && request.body !== '') return null;
   if (request.username != null || request.password != null || request.fragment) return null;
   let range: string | undefined;
@@ -362,7 +370,7 @@ function planRequest(request: SdkRequest): PlannedRequest | null {
   if (!TARGET.test(target)) return null;
   const hostname = request.hostname;
   const host = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
-  const port = request.port ?? 80;
+  const port = request.port ?? (tls ? 443 : 80);
   let head = `GET ${target} HTTP/1.1\r\n`;
   let hasHost = false;
   for (const [name, value] of Object.entries(request.headers)) {
@@ -371,7 +379,7 @@ function planRequest(request: SdkRequest): PlannedRequest | null {
     head += `${name}: ${value}\r\n`;
   }
   if (!hasHost) head += `host: ${hostname}${request.port === undefined ? '' : `:${request.port}`}\r\n`;
-  return { host, port, head: `${head}\r\n`, rangeLength: Number(m[2]) - Number(m[1]) + 1 };
+  return { host, port, tls, head: `${head}\r\n`, rangeLength: Number(m[2]) - Number(m[1]) + 1 };
 }
 
 /** A response head (status line and fields, without the blank line). Throws HttpProtocolError, or NotTaken for what the SDK's handler should read. */

@@ -2,8 +2,10 @@
 // against an HTTP server written here byte by byte, so that each way a
 // server can frame (or break) a response is met: the bytes that come back,
 // the requests and connections the server saw, and the fallbacks counted.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerMetrics } from '../../../src/observability/metrics.js';
 import { S3ObjectStore, type S3ObjectStoreOptions } from '../../../src/storage/objectstore/s3.js';
@@ -287,5 +289,27 @@ describe('S3 ranged GETs read directly into pooled blocks', () => {
     expect((await store.get('o', { start: 1000, end: 2000 })).equals(OBJECT.subarray(1000, 2000))).toBe(true);
     expect(server.connections).toBe(2);
     expect(await attempts('success')).toBe(2);
+  });
+});
+
+describe('S3 ranged GETs over TLS', () => {
+  it('reads them directly too, verifying the endpoint\'s certificate and name as the SDK\'s client does', () => {
+    const fixtures = new URL('../../fixtures/', import.meta.url);
+    const run = spawnSync(process.execPath, [fileURLToPath(new URL('tls-direct-get.mjs', fixtures))], {
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: fileURLToPath(new URL('tls/cert.pem', fixtures)), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout.trim().split('\n').pop() as string);
+    expect(out.matches).toEqual([true, true, true, true]);
+    expect(out.chunkedMatches).toBe(true);
+    // Four GETs read directly on one connection; the chunked one asked there, then again by the SDK's client on its own.
+    expect(out.fallbacks).toBe(1);
+    expect(out.requests.map((r: { target: string }) => r.target)).toEqual(['/bucket/o', '/bucket/o', '/bucket/o', '/bucket/o', '/bucket/chunked', '/bucket/chunked']);
+    expect(out.requests.slice(0, 5).map((r: { connection: number }) => r.connection)).toEqual([1, 1, 1, 1, 1]);
+    expect(out.requests[5].connection).not.toBe(1);
+    // Reached at an address its certificate does not name, the endpoint is refused before any request.
+    expect(out.wrongNameError).toMatch(/ObjectStoreError: .*IP: 127.0.0.2 is not in the cert's list/);
   });
 });
