@@ -6,42 +6,54 @@
 // read from S3 that was about half a CPU-second per GB (BENCHMARKS.md): the
 // parser and the streams, the copy, and the collections V8 runs for the
 // chunks' new memory. Neither Node's client nor undici can read a body into a
-// buffer the caller gives; a socket can (net.connect's `onread`). So the
-// broker's one hot S3 request, the ranged GET of a block, goes over sockets
-// of this handler: the response head is read into a small buffer of the
-// connection, and once Content-Length is known the body lands in its block
-// with the kernel's one copy.
+// buffer the caller gives; a socket can (net.connect's `onread`, and
+// tls.connect's: the decrypted bytes land in the block). So the broker's one
+// hot S3 request, the ranged GET of a block (built and signed in
+// signed-get.ts), goes over sockets of this reader: the response head is read
+// into a small buffer of the connection, and once Content-Length is known the
+// body lands in its block with the kernel's one copy.
 //
-// It sits under the SDK as its request handler, so signing, endpoints and
-// error parsing stay the SDK's. Only what S3 answers a ranged GET with is
-// read here: HTTP/1.1, a status line, headers and a Content-Length body,
-// over plain TCP or TLS (a TLS socket takes `onread` too: the decrypted bytes
-// land in the block). Everything else goes to the SDK's own handler: other
-// requests and, by asking again (a GET can always be repeated), responses
-// this reader does not take (chunked or unframed bodies, a head over
-// HEAD_BYTES, a body longer than the range asked for).
+// Only what S3 answers a ranged GET with is read here: HTTP/1.1, a status
+// line, headers and a Content-Length body. A response this reader does not
+// take (a chunked or unframed body, a head over HEAD_BYTES, a body longer
+// than the range asked for, 1xx) is given up, and the store asks again
+// through the SDK (a GET can always be repeated).
 
 import { connect, isIP, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
-import { Readable } from 'node:stream';
-import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { bufferPool } from '../../memory/buffer-pool.js';
 
-type SdkRequest = Parameters<NodeHttpHandler['handle']>[0];
-type SdkHandlerOptions = NonNullable<Parameters<NodeHttpHandler['handle']>[1]>;
-type SdkResponse = Awaited<ReturnType<NodeHttpHandler['handle']>>['response'];
+/** A request as the SDK and its signer shape them (a ranged GET, here). */
+export interface GetRequest {
+  readonly method: string;
+  readonly protocol: string;
+  readonly hostname: string;
+  readonly port?: number;
+  readonly path: string;
+  readonly query?: Record<string, string | (string | null)[] | null>;
+  readonly headers: Record<string, string>;
+}
 
 /** A response head must fit in this (S3's are under 1 KiB); a read of it may carry the body's first bytes, which are copied. */
 const HEAD_BYTES = 8 * 1024;
 /** Idle connections older than this are closed, not reused: Node servers close theirs after 5 s, and a GET sent on one being closed fails. */
 const IDLE_REUSE_MS = 4000;
-/** An error response's body (S3's XML) is read up to this; a longer one goes to the SDK's handler. */
+/** An error response's body (S3's XML) is read up to this; a longer one is given up. */
 const MAX_ERROR_BODY = 1024 * 1024;
 
-/** Why a response went to the SDK's handler (the GET is sent again there). */
+/** Why a response was given up (the store asks again through the SDK). */
 export type DirectGetFallback = 'unframed' | 'head_too_large' | 'longer_than_range' | 'informational';
 
-/** A response this reader does not take; the request goes to the SDK's handler. */
+/** A response read whole: its body is a block of the buffer pool when the status is 2xx. */
+export interface DirectResponse {
+  readonly statusCode: number;
+  readonly reason: string;
+  /** Names in lower case; repeated fields joined with ', '. */
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
+
+/** A response this reader does not take; the store asks again through the SDK. */
 class NotTaken extends Error {
   constructor(readonly reason: DirectGetFallback) {
     super(`response not read directly: ${reason}`);
@@ -65,17 +77,6 @@ interface Exchange {
   readonly maxBody: number;
   resolve(r: { head: ParsedHead; body: Buffer }): void;
   reject(err: Error): void;
-}
-
-/** Pooled bodies handed to the SDK, so the store takes the block itself instead of reading the stream. */
-const pooledBodies = new WeakMap<object, Buffer>();
-
-/** The pooled block behind a GetObject body this handler made (held once for the caller), or undefined. */
-export function takePooledBody(body: unknown): Buffer | undefined {
-  if (typeof body !== 'object' || body === null) return undefined;
-  const block = pooledBodies.get(body);
-  pooledBodies.delete(body);
-  return block;
 }
 
 /** One keep-alive connection; one request at a time. */
@@ -252,54 +253,43 @@ class ConnectionPool {
   }
 }
 
-export interface DirectGetHandlerOptions {
+export interface DirectGetReaderOptions {
   readonly maxSockets: number;
-  /** Counts each response sent on to the SDK's handler (its GET is asked again there). */
+  /** Counts each response given up (the store asks again through the SDK). */
   readonly onFallback?: (reason: DirectGetFallback) => void;
 }
 
-/**
- * The S3 client's request handler for reads: ranged GETs (HTTP or HTTPS) are
- * read here, into pooled blocks; every other request goes to `fallback`.
- */
-export class DirectGetHandler {
-  readonly metadata = { handlerProtocol: 'http/1.1' };
+/** Ranged GETs (HTTP or HTTPS) over keep-alive connections of its own, read into pooled blocks. */
+export class DirectGetReader {
   private readonly pools = new Map<string, ConnectionPool>();
   private readonly live = new Set<Connection>();
 
-  constructor(
-    private readonly fallback: NodeHttpHandler,
-    private readonly opts: DirectGetHandlerOptions,
-  ) {}
+  constructor(private readonly opts: DirectGetReaderOptions) {}
 
-  async handle(request: SdkRequest, options: SdkHandlerOptions = {}): Promise<{ response: SdkResponse }> {
+  /**
+   * Sends a ranged GET (signed already) and reads its response: a 2xx body
+   * is a block of the buffer pool, held once for the caller. Null when the
+   * request is not a ranged GET this reader can send, or the response is one
+   * it does not take (counted): the caller then asks its own way.
+   */
+  async get(request: GetRequest, signal?: AbortSignal): Promise<DirectResponse | null> {
     const planned = planRequest(request);
-    if (planned === null) return this.fallback.handle(request, options);
-    const signal = options.abortSignal as AbortSignal | undefined;
+    if (planned === null) return null;
     try {
-      return { response: await this.exchange(request, planned, signal) };
+      return await this.exchange(request, planned, signal);
     } catch (err) {
       if (!(err instanceof NotTaken)) throw err;
       this.opts.onFallback?.(err.reason);
-      return this.fallback.handle(request, options);
+      return null;
     }
-  }
-
-  updateHttpClientConfig(key: Parameters<NodeHttpHandler['updateHttpClientConfig']>[0], value: Parameters<NodeHttpHandler['updateHttpClientConfig']>[1]): void {
-    this.fallback.updateHttpClientConfig(key, value);
-  }
-
-  httpHandlerConfigs(): ReturnType<NodeHttpHandler['httpHandlerConfigs']> {
-    return this.fallback.httpHandlerConfigs();
   }
 
   destroy(): void {
     for (const p of this.pools.values()) p.destroy();
     for (const c of this.live) c.destroy();
-    this.fallback.destroy();
   }
 
-  private async exchange(request: SdkRequest, planned: PlannedRequest, signal: AbortSignal | undefined): Promise<SdkResponse> {
+  private async exchange(request: GetRequest, planned: PlannedRequest, signal: AbortSignal | undefined): Promise<DirectResponse> {
     if (signal?.aborted) throw abortError();
     const key = `${request.protocol}//${request.hostname}:${planned.port}`;
     let pool = this.pools.get(key);
@@ -313,11 +303,7 @@ export class DirectGetHandler {
     signal?.addEventListener('abort', onAbort);
     try {
       const { head, body } = await conn.request(planned.head, planned.rangeLength);
-      const stream = new Readable({ read() {} });
-      if (body.length > 0) stream.push(body);
-      stream.push(null);
-      if (head.statusCode >= 200 && head.statusCode < 300 && body.length > 0) pooledBodies.set(stream, body);
-      return { statusCode: head.statusCode, reason: head.reason, headers: head.headers, body: stream } as SdkResponse;
+      return { statusCode: head.statusCode, reason: head.reason, headers: head.headers, body };
     } catch (err) {
       if (signal?.aborted) throw abortError();
       throw err;
@@ -338,18 +324,16 @@ interface PlannedRequest {
   readonly rangeLength: number;
 }
 
-/** Characters a header name, value or request target may carry here; anything else goes to the SDK's handler. */
+/** Characters a header name, value or request target may carry here; a request with others is not sent here. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
 const TARGET = /^\/[\x21-\x7e]*$/;
 const QUERY_PART = /^[A-Za-z0-9._~-]*$/;
 
 /** The request's head when it is a ranged GET this handler reads, else null. */
-function planRequest(request: SdkRequest): PlannedRequest | null {
+function planRequest(request: GetRequest): PlannedRequest | null {
   const tls = request.protocol === 'https:';
   if (request.method !== 'GET' || (request.protocol !== 'http:' && !tls)) return null;
-  if (request.body !== undefined && request.body !== null && request.body !== '') return null;
-  if (request.username != null || request.password != null || request.fragment) return null;
   let range: string | undefined;
   for (const [name, value] of Object.entries(request.headers)) if (name.toLowerCase() === 'range') range = value;
   const m = range === undefined ? null : /^bytes=(\d{1,15})-(\d{1,15})$/.exec(range);
@@ -382,7 +366,7 @@ function planRequest(request: SdkRequest): PlannedRequest | null {
   return { host, port, tls, head: `${head}\r\n`, rangeLength: Number(m[2]) - Number(m[1]) + 1 };
 }
 
-/** A response head (status line and fields, without the blank line). Throws HttpProtocolError, or NotTaken for what the SDK's handler should read. */
+/** A response head (status line and fields, without the blank line). Throws HttpProtocolError, or NotTaken for what the SDK should read. */
 function parseHead(text: string): ParsedHead {
   const lines = text.split('\r\n');
   const status = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0]);

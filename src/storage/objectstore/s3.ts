@@ -36,7 +36,8 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { bufferPool } from '../../memory/buffer-pool.js';
 import type { BrokerMetrics, ObjectStoreOperation, RequestOutcome } from '../../observability/metrics.js';
 import { crc32c } from '../../protocol/records/crc32c.js';
-import { DirectGetHandler, takePooledBody } from './direct-get.js';
+import { DirectGetReader, type DirectResponse } from './direct-get.js';
+import { SignedRangedGets } from './signed-get.js';
 import { ObjectNotFoundError, ObjectStoreError, type ByteRange, type ObjectInfo, type ObjectStore } from './types.js';
 
 export interface S3ObjectStoreOptions {
@@ -101,6 +102,13 @@ export class S3ObjectStore implements ObjectStore {
    * every produce acknowledgement waits for.
    */
   private readonly readClient: S3Client;
+  /**
+   * Block reads (ranged GETs): signed here and read straight into pooled
+   * blocks (signed-get.ts, direct-get.ts), on connections of their own; the
+   * SDK's way when that is not possible.
+   */
+  private readonly direct: DirectGetReader;
+  private readonly signedGets: SignedRangedGets;
   private closed = false;
 
   constructor(
@@ -110,7 +118,12 @@ export class S3ObjectStore implements ObjectStore {
     if (opts.prefix !== '' && !opts.prefix.endsWith('/')) throw new ObjectStoreError(`s3.prefix must be empty or end with '/': ${opts.prefix}`);
     // A single PUT's body is at most the multipart threshold (see put).
     this.client = this.newClient(opts.multipartThresholdBytes);
-    this.readClient = this.newClient(undefined, true);
+    this.readClient = this.newClient(undefined);
+    this.direct = new DirectGetReader({
+      maxSockets: opts.maxConnections,
+      onFallback: (reason) => this.metrics.objectStoreGetFallbacks.labels(reason).inc(),
+    });
+    this.signedGets = new SignedRangedGets(this.readClient, opts.bucket, opts.prefix, this.direct);
   }
 
   /**
@@ -123,19 +136,9 @@ export class S3ObjectStore implements ObjectStore {
    * ends either way. The agent hands its options on to every socket it
    * creates, net and tls (which takes `highWaterMark` only).
    */
-  private newClient(socketHighWaterMark: number | undefined, directGets = false): S3Client {
+  private newClient(socketHighWaterMark: number | undefined): S3Client {
     const opts = this.opts;
     const agentOpts = { keepAlive: true, maxSockets: opts.maxConnections, highWaterMark: socketHighWaterMark };
-    const http = new NodeHttpHandler({
-      httpAgent: new HttpAgent(agentOpts),
-      httpsAgent: new HttpsAgent(agentOpts),
-      connectionTimeout: Math.min(opts.requestTimeoutMs, 5000),
-      requestTimeout: opts.requestTimeoutMs,
-    });
-    // Ranged GETs (block reads) straight into pooled blocks, on plain HTTP endpoints (direct-get.ts).
-    const requestHandler = directGets
-      ? new DirectGetHandler(http, { maxSockets: opts.maxConnections, onFallback: (reason) => this.metrics.objectStoreGetFallbacks.labels(reason).inc() })
-      : http;
     const client = new S3Client({
       region: opts.region,
       endpoint: opts.endpoint ?? undefined,
@@ -145,7 +148,12 @@ export class S3ObjectStore implements ObjectStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       expectContinueHeader: false,
-      requestHandler,
+      requestHandler: new NodeHttpHandler({
+        httpAgent: new HttpAgent(agentOpts),
+        httpsAgent: new HttpsAgent(agentOpts),
+        connectionTimeout: Math.min(opts.requestTimeoutMs, 5000),
+        requestTimeout: opts.requestTimeoutMs,
+      }),
     });
     // Bodies are checksummed with CRC32C instead of signed with SHA-256 (see above).
     client.middlewareStack.add(
@@ -256,23 +264,21 @@ export class S3ObjectStore implements ObjectStore {
       if (range.end === range.start) return Buffer.alloc(0);
     }
     const data = await this.attempt('get', key, async (signal) => {
-      const out = await this.readClient.send(
-        new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key), Range: range === undefined ? undefined : `bytes=${range.start}-${range.end - 1}` }),
-        { abortSignal: signal },
-      );
-      if (out.Body === undefined) throw new ObjectStoreError(`S3 returned no body for ${key}`);
-      const expected = range === undefined ? out.ContentLength : range.end - range.start;
-      let buf = takePooledBody(out.Body) ?? (await readBody(out.Body as unknown as AsyncIterable<Buffer>, out.ContentLength));
+      const read = range === undefined ? null : await this.signedGets.get(this.fullKey(key), range.start, range.end - 1, signal);
+      if (read !== null && read.statusCode >= 300) throw s3ErrorOf(read);
+      const sent = read !== null ? { body: read.body, contentRange: read.headers['content-range'] } : await this.sdkGet(key, range, signal);
+      let buf = sent.body;
       // A server may send more than the range asked for: the whole object
       // with 200 (HTTP lets it ignore Range), or a wider 206 (s3rver answers
       // bytes=0-0 with all of it). Take the range out of what came.
       if (range !== undefined && buf.length > range.end - range.start) {
-        const sent = parseContentRange(out.ContentRange) ?? { start: 0, end: buf.length };
-        if (sent.end - sent.start === buf.length && sent.start <= range.start && sent.end >= range.end) {
-          buf = buf.subarray(range.start - sent.start, range.end - sent.start);
+        const came = parseContentRange(sent.contentRange) ?? { start: 0, end: buf.length };
+        if (came.end - came.start === buf.length && came.start <= range.start && came.end >= range.end) {
+          buf = buf.subarray(range.start - came.start, range.end - came.start);
         }
       }
       // A short body is a cut connection (retried); a wrong range is the server's fault.
+      const expected = range === undefined ? sent.contentLength : range.end - range.start;
       if (expected !== undefined && buf.length !== expected) {
         throw Object.assign(new Error(`got ${buf.length} bytes of ${key}, expected ${expected}${range ? ` for bytes=${range.start}-${range.end - 1}` : ''}`), {
           $metadata: { httpStatusCode: buf.length < expected ? undefined : 500 },
@@ -282,6 +288,17 @@ export class S3ObjectStore implements ObjectStore {
     });
     this.metrics.objectStoreBytes.labels('download').inc(data.length);
     return data;
+  }
+
+  /** A GET through the SDK: whole objects, and block reads the direct reader could not make or take. */
+  private async sdkGet(key: string, range: ByteRange | undefined, signal: AbortSignal): Promise<{ body: Buffer; contentRange?: string; contentLength?: number }> {
+    const out = await this.readClient.send(
+      new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key), Range: range === undefined ? undefined : `bytes=${range.start}-${range.end - 1}` }),
+      { abortSignal: signal },
+    );
+    if (out.Body === undefined) throw new ObjectStoreError(`S3 returned no body for ${key}`);
+    const body = await readBody(out.Body as unknown as AsyncIterable<Buffer>, out.ContentLength);
+    return { body, contentRange: out.ContentRange, contentLength: out.ContentLength };
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
@@ -334,6 +351,7 @@ export class S3ObjectStore implements ObjectStore {
     this.closed = true;
     this.client.destroy();
     this.readClient.destroy();
+    this.direct.destroy();
   }
 }
 
@@ -359,6 +377,18 @@ async function readBody(body: AsyncIterable<Buffer>, announced: number | undefin
   }
   if (into !== null && length === into.length) return into;
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
+}
+
+/** An S3 error response read by the direct reader, shaped as the SDK's errors are for classifyS3Error: the status, and the Code of S3's XML. */
+function s3ErrorOf(response: DirectResponse): Error {
+  const xml = response.body.toString('utf8', 0, Math.min(response.body.length, 64 * 1024));
+  const code = /<Code>([^<]{1,200})<\/Code>/.exec(xml)?.[1];
+  const message = /<Message>([^<]{0,1000})<\/Message>/.exec(xml)?.[1];
+  return Object.assign(new Error(message ?? `HTTP ${response.statusCode} ${response.reason}`), {
+    name: code ?? `HTTP${response.statusCode}`,
+    Code: code,
+    $metadata: { httpStatusCode: response.statusCode },
+  });
 }
 
 /** `bytes a-b/total` as the half-open [a, b + 1). */
