@@ -26,6 +26,8 @@ const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 const PROBE_KEY = 'floe-route-probe';
 /** After a failed attempt to learn the route (no credentials yet, say), GETs go the SDK's way this long before the next. */
 const RELEARN_MS = 60_000;
+/** The longest the SDK may take to build the probe request. */
+const PROBE_TIMEOUT_MS = 10_000;
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
 
@@ -75,6 +77,8 @@ class Built extends Error {}
 
 export class SignedRangedGets {
   private route: Promise<Route | null> | null = null;
+  /** The route once `route` has settled (so a GET need not wait a turn for it). */
+  private learnt: Route | null | undefined = undefined;
   private relearnAt = 0;
 
   constructor(
@@ -91,7 +95,7 @@ export class SignedRangedGets {
    * response is one the direct reader does not take.
    */
   async get(key: string, first: number, last: number, signal: AbortSignal): Promise<DirectResponse | null> {
-    const route = await this.currentRoute();
+    const route = this.learnt !== undefined && this.relearnAt === 0 ? this.learnt : await untilAborted(this.currentRoute(), signal);
     if (route === null) return null;
     const request = {
       method: 'GET',
@@ -111,8 +115,10 @@ export class SignedRangedGets {
   private currentRoute(): Promise<Route | null> {
     if (this.route === null || (this.relearnAt > 0 && Date.now() >= this.relearnAt)) {
       this.relearnAt = 0;
+      this.learnt = undefined;
       this.route = this.learnRoute().then((route) => {
         if (route === null) this.relearnAt = Date.now() + RELEARN_MS;
+        this.learnt = route;
         return route;
       });
     }
@@ -131,7 +137,8 @@ export class SignedRangedGets {
       },
       { step: 'deserialize', priority: 'low', name: 'floeRouteProbe' },
     );
-    await this.client.send(command).catch(() => {});
+    // Bounded: credentials from the default chain may come over the network.
+    await Promise.race([this.client.send(command).catch(() => {}), new Promise((r) => setTimeout(r, PROBE_TIMEOUT_MS).unref())]);
     if (built === undefined) return null;
     const suffix = `/${escapeKey(key)}`;
     const headers: Record<string, string> = Object.fromEntries(Object.entries(built.headers).map(([k, v]) => [k.toLowerCase(), v]));
@@ -147,4 +154,24 @@ export class SignedRangedGets {
       signer: new SignatureV4({ service: 's3', region: scope[1], credentials: this.client.config.credentials, sha256: Sha256, uriEscapePath: false, applyChecksum: true }),
     };
   }
+}
+
+/** `p`, or an AbortError once `signal` aborts first. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  const aborted = () => Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
