@@ -343,6 +343,10 @@ describe('block reads signed without the SDK', () => {
     expect(ours.target).not.toContain('?');
     expect(sigV4Check(ours, 'SK')).toEqual({ valid: true, signed: ['host', 'range', 'x-amz-content-sha256', 'x-amz-date'] });
     expect(sigV4Check(ours, 'another secret').valid).toBe(false);
+    // Scoped as the SDK scopes it: the same key, region and service.
+    const scopeOf = (q: SeenRequest) => /Credential=([^,]+),/.exec(q.headers.authorization ?? '')?.[1];
+    expect(scopeOf(ours)).toBe(scopeOf(sdk));
+    expect(scopeOf(ours)).toMatch(/^AK\/\d{8}\/us-east-1\/s3\/aws4_request$/);
     expect(ours.headers['x-amz-date']).toMatch(/^\d{8}T\d{6}Z$/);
     expect(Math.abs(Date.parse(ours.headers['x-amz-date'].replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z')) - Date.now())).toBeLessThan(60_000);
   });
