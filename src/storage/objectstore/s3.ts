@@ -16,6 +16,10 @@
 // - Ranged GETs always name both ends (`bytes=a-b`), and the length that comes
 //   back is checked: some S3 look-alikes answer suffix or open ranges wrongly.
 // - No `Expect: 100-continue`: it costs a round trip per PUT.
+// - Block reads (ranged GETs), the one request a catching-up consumer makes
+//   hundreds of per GB, skip the SDK's per-request pipeline and Node's HTTP
+//   client: signed-get.ts signs them (with the SDK's URL, signer and
+//   credentials) and direct-get.ts reads them into pooled blocks.
 
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -118,7 +122,7 @@ export class S3ObjectStore implements ObjectStore {
     if (opts.prefix !== '' && !opts.prefix.endsWith('/')) throw new ObjectStoreError(`s3.prefix must be empty or end with '/': ${opts.prefix}`);
     // A single PUT's body is at most the multipart threshold (see put).
     this.client = this.newClient(opts.multipartThresholdBytes);
-    this.readClient = this.newClient(undefined);
+    this.readClient = this.newClient();
     this.direct = new DirectGetReader({
       maxSockets: opts.maxConnections,
       onFallback: (reason) => this.metrics.objectStoreGetFallbacks.labels(reason).inc(),
@@ -136,7 +140,7 @@ export class S3ObjectStore implements ObjectStore {
    * ends either way. The agent hands its options on to every socket it
    * creates, net and tls (which takes `highWaterMark` only).
    */
-  private newClient(socketHighWaterMark: number | undefined): S3Client {
+  private newClient(socketHighWaterMark?: number): S3Client {
     const opts = this.opts;
     const agentOpts = { keepAlive: true, maxSockets: opts.maxConnections, highWaterMark: socketHighWaterMark };
     const client = new S3Client({
