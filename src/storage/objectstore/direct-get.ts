@@ -237,7 +237,7 @@ class ConnectionPool {
   }
 
   destroy(): void {
-    for (const w of this.waiting.splice(0)) w.reject(new Error('request handler destroyed'));
+    for (const w of this.waiting.splice(0)) w.reject(new Error('object store closed'));
     for (const c of this.idle.splice(0)) c.destroy();
   }
 
