@@ -23,14 +23,13 @@ import { connect, isIP, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { bufferPool } from '../../memory/buffer-pool.js';
 
-/** A request as the SDK and its signer shape them (a ranged GET, here). */
+/** A ranged GET as signed-get.ts builds and signs it. */
 export interface GetRequest {
-  readonly method: string;
   readonly protocol: string;
   readonly hostname: string;
   readonly port?: number;
   readonly path: string;
-  readonly query?: Record<string, string | (string | null)[] | null>;
+  /** Host, Range and the signature's fields, names in lower case. */
   readonly headers: Record<string, string>;
 }
 
@@ -267,16 +266,16 @@ export class DirectGetReader {
   constructor(private readonly opts: DirectGetReaderOptions) {}
 
   /**
-   * Sends a ranged GET (signed already) and reads its response: a 2xx body
-   * is a block of the buffer pool, held once for the caller. Null when the
-   * request is not a ranged GET this reader can send, or the response is one
-   * it does not take (counted): the caller then asks its own way.
+   * Sends a ranged GET (signed already) of `rangeLength` bytes and reads its
+   * response: a 2xx body is a block of the buffer pool, held once for the
+   * caller. Null when the request cannot be sent here, or the response is
+   * one this reader does not take (counted): the caller then asks its own way.
    */
-  async get(request: GetRequest, signal?: AbortSignal): Promise<DirectResponse | null> {
+  async get(request: GetRequest, rangeLength: number, signal?: AbortSignal): Promise<DirectResponse | null> {
     const planned = planRequest(request);
     if (planned === null) return null;
     try {
-      return await this.exchange(request, planned, signal);
+      return await this.exchange(request, planned, rangeLength, signal);
     } catch (err) {
       if (!(err instanceof NotTaken)) throw err;
       this.opts.onFallback?.(err.reason);
@@ -289,7 +288,7 @@ export class DirectGetReader {
     for (const c of this.live) c.destroy();
   }
 
-  private async exchange(request: GetRequest, planned: PlannedRequest, signal: AbortSignal | undefined): Promise<DirectResponse> {
+  private async exchange(request: GetRequest, planned: PlannedRequest, rangeLength: number, signal: AbortSignal | undefined): Promise<DirectResponse> {
     if (signal?.aborted) throw abortError();
     const key = `${request.protocol}//${request.hostname}:${planned.port}`;
     let pool = this.pools.get(key);
@@ -302,7 +301,7 @@ export class DirectGetReader {
     const onAbort = () => conn.destroy();
     signal?.addEventListener('abort', onAbort);
     try {
-      const { head, body } = await conn.request(planned.head, planned.rangeLength);
+      const { head, body } = await conn.request(planned.head, rangeLength);
       return { statusCode: head.statusCode, reason: head.reason, headers: head.headers, body };
     } catch (err) {
       if (signal?.aborted) throw abortError();
@@ -320,50 +319,25 @@ interface PlannedRequest {
   readonly port: number;
   readonly tls: boolean;
   readonly head: string;
-  /** The body a 2xx may have: the range's length. */
-  readonly rangeLength: number;
 }
 
 /** Characters a header name, value or request target may carry here; a request with others is not sent here. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
 const TARGET = /^\/[\x21-\x7e]*$/;
-const QUERY_PART = /^[A-Za-z0-9._~-]*$/;
 
-/** The request's head when it is a ranged GET this handler reads, else null. */
+/** The request's head, or null where it cannot be sent here: a scheme other than HTTP(S), or bytes a request head must not carry. */
 function planRequest(request: GetRequest): PlannedRequest | null {
   const tls = request.protocol === 'https:';
-  if (request.method !== 'GET' || (request.protocol !== 'http:' && !tls)) return null;
-  let range: string | undefined;
-  for (const [name, value] of Object.entries(request.headers)) if (name.toLowerCase() === 'range') range = value;
-  const m = range === undefined ? null : /^bytes=(\d{1,15})-(\d{1,15})$/.exec(range);
-  if (m === null || Number(m[2]) < Number(m[1])) return null;
-  let target = request.path;
-  const query: string[] = [];
-  // As the SDK's own handler writes it: keys in order, each value as given.
-  const params = request.query ?? {};
-  for (const k of Object.keys(params).sort()) {
-    const v = params[k];
-    const values = v === null ? [null] : Array.isArray(v) ? v : [v];
-    for (const value of values) {
-      if (!QUERY_PART.test(k) || (value !== null && !QUERY_PART.test(value))) return null;
-      query.push(value === null ? k : `${k}=${value}`);
-    }
-  }
-  if (query.length > 0) target += `?${query.join('&')}`;
-  if (!TARGET.test(target)) return null;
-  const hostname = request.hostname;
-  const host = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
-  const port = request.port ?? (tls ? 443 : 80);
-  let head = `GET ${target} HTTP/1.1\r\n`;
-  let hasHost = false;
+  if ((request.protocol !== 'http:' && !tls) || !TARGET.test(request.path)) return null;
+  let head = `GET ${request.path} HTTP/1.1\r\n`;
   for (const [name, value] of Object.entries(request.headers)) {
     if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) return null;
-    if (name.toLowerCase() === 'host') hasHost = true;
     head += `${name}: ${value}\r\n`;
   }
-  if (!hasHost) head += `host: ${hostname}${request.port === undefined ? '' : `:${request.port}`}\r\n`;
-  return { host, port, tls, head: `${head}\r\n`, rangeLength: Number(m[2]) - Number(m[1]) + 1 };
+  const hostname = request.hostname;
+  const host = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+  return { host, port: request.port ?? (tls ? 443 : 80), tls, head: `${head}\r\n` };
 }
 
 /** A response head (status line and fields, without the blank line). Throws HttpProtocolError, or NotTaken for what the SDK should read. */
@@ -396,6 +370,7 @@ function parseHead(text: string): ParsedHead {
   return { statusCode, reason: status[3] ?? '', headers, length, keepAlive };
 }
 
-function abortError(): Error {
+/** The error a request cut short by its signal ends with (the SDK's name for it, which classifyS3Error knows). */
+export function abortError(): Error {
   return Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
 }

@@ -18,7 +18,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { DirectGetReader, DirectResponse, GetRequest } from './direct-get.js';
+import { abortError, type DirectGetReader, type DirectResponse, type GetRequest } from './direct-get.js';
 
 /** SHA-256 of no bytes: a GET's payload hash. */
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -109,7 +109,7 @@ export class SignedRangedGets {
     // The SDK corrects its clock by what S3 said after a RequestTimeTooSkewed; so does this.
     const offset = (this.client.config as { systemClockOffset?: number }).systemClockOffset ?? 0;
     const signed = await route.signer.sign(request as unknown as Parameters<SignatureV4['sign']>[0], { signingDate: new Date(Date.now() + offset) });
-    return this.direct.get(signed as unknown as GetRequest, signal);
+    return this.direct.get(signed as unknown as GetRequest, last - first + 1, signal);
   }
 
   private currentRoute(): Promise<Route | null> {
@@ -129,10 +129,10 @@ export class SignedRangedGets {
   private async learnRoute(): Promise<Route | null> {
     const key = `${this.keyPrefix}${PROBE_KEY}`;
     const command = new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: 'bytes=0-0' });
-    let built: GetRequest | undefined;
+    let built: (GetRequest & { readonly query?: Record<string, unknown> }) | undefined;
     command.middlewareStack.add(
       () => async (args) => {
-        built = args.request as GetRequest;
+        built = args.request as typeof built;
         throw new Built('built');
       },
       { step: 'deserialize', priority: 'low', name: 'floeRouteProbe' },
@@ -158,10 +158,9 @@ export class SignedRangedGets {
 
 /** `p`, or an AbortError once `signal` aborts first. */
 function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  const aborted = () => Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
-  if (signal.aborted) return Promise.reject(aborted());
+  if (signal.aborted) return Promise.reject(abortError());
   return new Promise((resolve, reject) => {
-    const onAbort = () => reject(aborted());
+    const onAbort = () => reject(abortError());
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(
       (v) => {

@@ -24,6 +24,19 @@ async function listAll(store: ObjectStore, prefix: string): Promise<ObjectInfo[]
   return out;
 }
 
+/** Runs `test` on an fs store in a fresh directory (`root`, its objects' root), then closes the store and removes the directory. */
+async function withFsStore(test: (store: FsObjectStore, root: string) => Promise<void>): Promise<void> {
+  const dir = tempDir();
+  const root = join(dir.path, 'objects');
+  const store = new FsObjectStore(root);
+  try {
+    await test(store, root);
+  } finally {
+    await store.close();
+    dir.cleanup();
+  }
+}
+
 describe.each(objectStoreKinds())('ObjectStore contract: $name', (kind) => {
   let dir: { path: string; cleanup: () => void };
   let location: string;
@@ -154,11 +167,8 @@ describe('fs store writes', () => {
 });
 
 describe('fs store puts on their own thread', () => {
-  it('completes a put while the event loop is held: all six calls run on the writer thread, the pooled parts unchanged', async () => {
-    const dir = tempDir();
-    const root = join(dir.path, 'objects');
-    try {
-      const store = new FsObjectStore(root);
+  it('completes a put while the event loop is held: all six calls run on the writer thread, the pooled parts unchanged', () =>
+    withFsStore(async (store, root) => {
       await store.put('d/first', Buffer.from('starts the thread and makes the directory'));
       const body = bufferPool.allocate(300_000).fill(7); // shared memory: handed over as is
       const parts = [body, Buffer.from('a view of unshared memory, copied')];
@@ -172,33 +182,20 @@ describe('fs store puts on their own thread', () => {
       expect(readFileSync(path).equals(Buffer.concat(parts))).toBe(true);
       expect((await store.get('d/held')).equals(Buffer.concat(parts))).toBe(true);
       bufferPool.release(body);
-      await store.close();
-    } finally {
-      dir.cleanup();
-    }
-  });
+    }));
 
-  it('writes a put of more parts than one writev takes (IOV_MAX, 1024), empty ones included, byte for byte', async () => {
-    const dir = tempDir();
-    try {
-      const store = new FsObjectStore(join(dir.path, 'objects'));
+  it('writes a put of more parts than one writev takes (IOV_MAX, 1024), empty ones included, byte for byte', () =>
+    withFsStore(async (store) => {
       const pooled = bufferPool.allocate(64 * 1024);
       const parts = Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? Buffer.alloc(0) : i % 5 === 0 ? pooled.subarray(i, i + 13) : Buffer.from(`part ${i};`)));
       pooled.fill(9);
       await store.put('many/parts', parts);
       expect((await store.get('many/parts')).equals(Buffer.concat(parts))).toBe(true);
       bufferPool.release(pooled);
-      await store.close();
-    } finally {
-      dir.cleanup();
-    }
-  });
+    }));
 
-  it('fails a put it cannot finish with ObjectStoreError, leaves no temp file, and goes on', async () => {
-    const dir = tempDir();
-    const root = join(dir.path, 'objects');
-    try {
-      const store = new FsObjectStore(root);
+  it('fails a put it cannot finish with ObjectStoreError, leaves no temp file, and goes on', () =>
+    withFsStore(async (store, root) => {
       await store.put('d/1', Buffer.from('one'));
       mkdirSync(join(root, 'd', '2', 'in-the-way'), { recursive: true }); // the rename into place fails
       await expect(store.put('d/2', Buffer.from('two'))).rejects.toThrow(ObjectStoreError);
@@ -213,11 +210,7 @@ describe('fs store puts on their own thread', () => {
       expect(writer.failed).toBe(true);
       await store.put('d/5', Buffer.from('five'));
       expect((await store.get('d/5')).toString()).toBe('five');
-      await store.close();
-    } finally {
-      dir.cleanup();
-    }
-  });
+    }));
 
   it('keeps the process alive while a put is in flight, and not after: a store never closed lets it exit', () => {
     const dir = tempDir();
