@@ -43,10 +43,10 @@ export class BrokerMetrics {
     labelNames: ['operation'] as const,
     registers: [this.registry],
   });
-  readonly objectStoreGetFallbacks = new Counter({
-    name: 'floe_object_store_get_fallbacks_total',
-    help: 'S3 GET responses the broker\'s direct reader did not take, by reason; each such GET was sent again through the SDK\'s HTTP client.',
-    labelNames: ['reason'] as const,
+  readonly objectStoreSdkFallbacks = new Counter({
+    name: 'floe_object_store_sdk_fallbacks_total',
+    help: 'S3 responses to block reads (get) and uploads (put) the broker\'s direct HTTP client did not take, by reason; each such request was sent again through the SDK.',
+    labelNames: ['operation', 'reason'] as const,
     registers: [this.registry],
   });
 

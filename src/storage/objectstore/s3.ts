@@ -17,9 +17,12 @@
 //   back is checked: some S3 look-alikes answer suffix or open ranges wrongly.
 // - No `Expect: 100-continue`: it costs a round trip per PUT.
 // - Block reads (ranged GETs), the one request a catching-up consumer makes
-//   hundreds of per GB, skip the SDK's per-request pipeline and Node's HTTP
-//   client: signed-get.ts signs them (with the SDK's URL, signer and
-//   credentials) and direct-get.ts reads them into pooled blocks.
+//   hundreds of per GB, and the WAL's uploads (single PUTs), about a hundred
+//   per GB written, skip the SDK's per-request pipeline and Node's HTTP
+//   client: signed-requests.ts signs them (with the SDK's URL, signer and
+//   credentials) and direct-http.ts sends them, reading blocks into pooled
+//   memory and writing an upload's parts as they are. Multipart uploads,
+//   whole-object GETs, HEAD, LIST and DELETE stay the SDK's.
 
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -40,8 +43,8 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { bufferPool } from '../../memory/buffer-pool.js';
 import type { BrokerMetrics, ObjectStoreOperation, RequestOutcome } from '../../observability/metrics.js';
 import { crc32c } from '../../protocol/records/crc32c.js';
-import { DirectGetReader, type DirectResponse } from './direct-get.js';
-import { SignedRangedGets } from './signed-get.js';
+import { DirectHttpClient, type DirectResponse } from './direct-http.js';
+import { SignedObjectRequests } from './signed-requests.js';
 import { ObjectNotFoundError, ObjectStoreError, type ByteRange, type ObjectInfo, type ObjectStore } from './types.js';
 
 export interface S3ObjectStoreOptions {
@@ -107,12 +110,14 @@ export class S3ObjectStore implements ObjectStore {
    */
   private readonly readClient: S3Client;
   /**
-   * Block reads (ranged GETs): signed here and read straight into pooled
-   * blocks (signed-get.ts, direct-get.ts), on connections of their own; the
-   * SDK's way when that is not possible.
+   * Block reads (ranged GETs) and single PUTs: signed here and sent on
+   * connections of their own, reads and uploads apart as the SDK's clients
+   * are (signed-requests.ts, direct-http.ts); the SDK's way when that is not
+   * possible.
    */
-  private readonly direct: DirectGetReader;
-  private readonly signedGets: SignedRangedGets;
+  private readonly directReads: DirectHttpClient;
+  private readonly directUploads: DirectHttpClient;
+  private readonly signed: SignedObjectRequests;
   private closed = false;
 
   constructor(
@@ -123,11 +128,10 @@ export class S3ObjectStore implements ObjectStore {
     // A single PUT's body is at most the multipart threshold (see put).
     this.client = this.newClient(opts.multipartThresholdBytes);
     this.readClient = this.newClient();
-    this.direct = new DirectGetReader({
-      maxSockets: opts.maxConnections,
-      onFallback: (reason) => this.metrics.objectStoreGetFallbacks.labels(reason).inc(),
-    });
-    this.signedGets = new SignedRangedGets(this.readClient, opts.bucket, opts.prefix, this.direct);
+    const onFallback = (method: 'GET' | 'PUT', reason: string) => this.metrics.objectStoreSdkFallbacks.labels(method === 'GET' ? 'get' : 'put', reason).inc();
+    this.directReads = new DirectHttpClient({ maxSockets: opts.maxConnections, onFallback });
+    this.directUploads = new DirectHttpClient({ maxSockets: opts.maxConnections, onFallback });
+    this.signed = new SignedObjectRequests(this.readClient, this.client, opts.bucket, opts.prefix, this.directReads, this.directUploads);
   }
 
   /**
@@ -208,14 +212,19 @@ export class S3ObjectStore implements ObjectStore {
     if (size > this.opts.multipartThresholdBytes) return this.putMultipart(key, Buffer.concat(parts, size));
     // S3 checks the bytes it receives against this; a WAL object's CRC comes from its batches' own CRCs.
     const checksum = crc32cBase64(knownCrc ?? parts.reduce<number | undefined>((crc, p) => crc32c(p, crc), undefined) ?? 0);
-    // Several parts (a WAL object is the batches as they arrived) go out as a
-    // stream, written to the socket part by part: never copied into one buffer.
+    // Several parts (a WAL object is the batches as they arrived) are written
+    // to the socket as they are: never copied into one buffer.
     const body = () => (parts.length === 1 ? parts[0] : Readable.from(parts, { objectMode: false }));
-    await this.attempt('put', key, (signal) =>
-      this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key), Body: body(), ContentLength: size, ChecksumCRC32C: checksum }), {
+    await this.attempt('put', key, async (signal) => {
+      const sent = await this.signed.put(this.fullKey(key), parts, size, checksum, signal);
+      if (sent !== null) {
+        if (sent.statusCode >= 300) throw s3ErrorOf(sent);
+        return;
+      }
+      await this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key), Body: body(), ContentLength: size, ChecksumCRC32C: checksum }), {
         abortSignal: signal,
-      }),
-    );
+      });
+    });
     this.metrics.objectStoreBytes.labels('upload').inc(size);
   }
 
@@ -268,7 +277,7 @@ export class S3ObjectStore implements ObjectStore {
       if (range.end === range.start) return Buffer.alloc(0);
     }
     const data = await this.attempt('get', key, async (signal) => {
-      const read = range === undefined ? null : await this.signedGets.get(this.fullKey(key), range.start, range.end - 1, signal);
+      const read = range === undefined ? null : await this.signed.get(this.fullKey(key), range.start, range.end - 1, signal);
       if (read !== null && read.statusCode >= 300) throw s3ErrorOf(read);
       const sent = read !== null ? { body: read.body, contentRange: read.headers['content-range'] } : await this.sdkGet(key, range, signal);
       let buf = sent.body;
@@ -294,7 +303,7 @@ export class S3ObjectStore implements ObjectStore {
     return data;
   }
 
-  /** A GET through the SDK: whole objects, and block reads the direct reader could not make or take. */
+  /** A GET through the SDK: whole objects, and block reads the direct client could not make or take. */
   private async sdkGet(key: string, range: ByteRange | undefined, signal: AbortSignal): Promise<{ body: Buffer; contentRange?: string; contentLength?: number }> {
     const out = await this.readClient.send(
       new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key), Range: range === undefined ? undefined : `bytes=${range.start}-${range.end - 1}` }),
@@ -355,19 +364,18 @@ export class S3ObjectStore implements ObjectStore {
     this.closed = true;
     this.client.destroy();
     this.readClient.destroy();
-    this.direct.destroy();
+    this.directReads.destroy();
+    this.directUploads.destroy();
   }
 }
 
 /**
- * The response body in one buffer. In Node the SDK's body is the HTTP
- * response stream; reading it here skips the SDK's collector, which copies
- * every chunk into a zero-filled array (two passes over every byte read).
- */
-/**
- * The body in one buffer: one from the buffer pool when its length is
- * announced (a block the block cache keeps goes back to the pool once
- * evicted and released), else assembled from what came.
+ * The SDK's response body in one buffer: one from the buffer pool when its
+ * length is announced (a block the block cache keeps goes back to the pool
+ * once evicted and released), else assembled from what came. In Node the
+ * SDK's body is the HTTP response stream; reading it here skips the SDK's
+ * collector, which copies every chunk into a zero-filled array (two passes
+ * over every byte read).
  */
 async function readBody(body: AsyncIterable<Buffer>, announced: number | undefined): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -383,7 +391,7 @@ async function readBody(body: AsyncIterable<Buffer>, announced: number | undefin
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
 }
 
-/** An S3 error response read by the direct reader, shaped as the SDK's errors are for classifyS3Error: the status, and the Code of S3's XML. */
+/** An S3 error response read by the direct client, shaped as the SDK's errors are for classifyS3Error: the status, and the Code of S3's XML. */
 function s3ErrorOf(response: DirectResponse): Error {
   const xml = response.body.toString('utf8', 0, Math.min(response.body.length, 64 * 1024));
   const code = /<Code>([^<]{1,200})<\/Code>/.exec(xml)?.[1];

@@ -1,35 +1,41 @@
-// Ranged GETs read straight into a block of the buffer pool.
+// Block reads (ranged GETs) and WAL uploads (single PUTs) over sockets of our
+// own, built and signed in signed-requests.ts.
 //
-// Why our own client for this one request: Node's HTTP client reads every
+// Why our own client for these two requests: Node's HTTP client reads every
 // response into fresh 64 KiB chunks and runs each through its parser and a
-// stream, and the store then copies the chunks into one block. On a catch-up
+// stream, and the store then copied the chunks into one block. On a catch-up
 // read from S3 that was about half a CPU-second per GB (BENCHMARKS.md): the
 // parser and the streams, the copy, and the collections V8 runs for the
 // chunks' new memory. Neither Node's client nor undici can read a body into a
 // buffer the caller gives; a socket can (net.connect's `onread`, and
-// tls.connect's: the decrypted bytes land in the block). So the broker's one
-// hot S3 request, the ranged GET of a block (built and signed in
-// signed-get.ts), goes over sockets of this reader: the response head is read
-// into a small buffer of the connection, and once Content-Length is known the
-// body lands in its block with the kernel's one copy.
+// tls.connect's: the decrypted bytes land in the block). So a ranged GET's
+// response head is read into a small buffer of the connection, and once
+// Content-Length is known the body lands in its block of the buffer pool
+// with the kernel's one copy. A PUT's body, the WAL's parts as they are, is
+// queued with its head in one writev; its response is a head and an empty
+// (or error) body.
 //
-// Only what S3 answers a ranged GET with is read here: HTTP/1.1, a status
-// line, headers and a Content-Length body. A response this reader does not
-// take (a chunked or unframed body, a head over HEAD_BYTES, a body longer
-// than the range asked for, 1xx) is given up, and the store asks again
-// through the SDK (a GET can always be repeated).
+// Only what S3 answers these with is read here: HTTP/1.1, a status line,
+// headers and a Content-Length body, or a chunked one for a small body (an
+// error, a PUT's answer). A response this client does not take (a block's
+// body chunked or unframed, a head over HEAD_BYTES, a body longer than the
+// range asked for, 1xx) is given up, and the store sends the request again
+// through the SDK: a GET can always be repeated, and so can a PUT of the same
+// bytes to the same key (objects are written once, never changed).
 
 import { connect, isIP, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { bufferPool } from '../../memory/buffer-pool.js';
+import { ChunkedBody, ChunkedTooLongError } from './http-chunked.js';
 
-/** A ranged GET as signed-get.ts builds and signs it. */
-export interface GetRequest {
+/** A request as signed-requests.ts builds and signs it. */
+export interface SignedRequest {
+  readonly method: 'GET' | 'PUT';
   readonly protocol: string;
   readonly hostname: string;
   readonly port?: number;
   readonly path: string;
-  /** Host, Range and the signature's fields, names in lower case. */
+  /** Host, Range or Content-Length, and the signature's fields, names in lower case. */
   readonly headers: Record<string, string>;
 }
 
@@ -37,13 +43,13 @@ export interface GetRequest {
 const HEAD_BYTES = 8 * 1024;
 /** Idle connections older than this are closed, not reused: Node servers close theirs after 5 s, and a GET sent on one being closed fails. */
 const IDLE_REUSE_MS = 4000;
-/** An error response's body (S3's XML) is read up to this; a longer one is given up. */
-const MAX_ERROR_BODY = 1024 * 1024;
+/** An error response's body (S3's XML), or a PUT's, is read up to this; a longer one is given up. */
+const MAX_SMALL_BODY = 1024 * 1024;
 
 /** Why a response was given up (the store asks again through the SDK). */
-export type DirectGetFallback = 'unframed' | 'head_too_large' | 'longer_than_range' | 'informational';
+export type DirectHttpFallback = 'unframed' | 'head_too_large' | 'longer_than_range' | 'informational';
 
-/** A response read whole: its body is a block of the buffer pool when the status is 2xx. */
+/** A response read whole: a GET's body is a block of the buffer pool when the status is 2xx. */
 export interface DirectResponse {
   readonly statusCode: number;
   readonly reason: string;
@@ -52,9 +58,9 @@ export interface DirectResponse {
   readonly body: Buffer;
 }
 
-/** A response this reader does not take; the store asks again through the SDK. */
+/** A response this client does not take; the store sends the request again through the SDK. */
 class NotTaken extends Error {
-  constructor(readonly reason: DirectGetFallback) {
+  constructor(readonly reason: DirectHttpFallback) {
     super(`response not read directly: ${reason}`);
   }
 }
@@ -68,12 +74,15 @@ interface ParsedHead {
   readonly statusCode: number;
   readonly reason: string;
   readonly headers: Record<string, string>;
+  /** The body's Content-Length; -1 when it comes chunked. */
   readonly length: number;
   readonly keepAlive: boolean;
 }
 
 interface Exchange {
+  /** The longest 2xx body taken; a GET's goes into a block of the buffer pool. */
   readonly maxBody: number;
+  readonly pooled: boolean;
   resolve(r: { head: ParsedHead; body: Buffer }): void;
   reject(err: Error): void;
 }
@@ -86,9 +95,13 @@ class Connection {
   private parsed: ParsedHead | null = null;
   private body: Buffer | null = null;
   private bodyFilled = 0;
+  /** A chunked body being read (small ones only: see http-chunked.ts); its bytes are read into `head`. */
+  private chunked: ChunkedBody | null = null;
   /** The body arrived with more bytes after it: nothing more can be trusted on this connection. */
   private overrun = false;
   private exchange: Exchange | null = null;
+  /** A request body is still being written: a response before it is all out leaves the connection unusable. */
+  private sending = false;
   closed = false;
   idleSince = 0;
 
@@ -120,11 +133,25 @@ class Connection {
     });
   }
 
-  /** Sends a request head and resolves with the response once its body is all in. */
-  request(head: string, maxBody: number): Promise<{ head: ParsedHead; body: Buffer }> {
+  /**
+   * Sends a request (its head, then its body's parts, in one writev) and
+   * resolves with the response once its body is all in.
+   */
+  request(head: string, body: readonly Buffer[], maxBody: number, pooled: boolean): Promise<{ head: ParsedHead; body: Buffer }> {
     return new Promise((resolve, reject) => {
-      this.exchange = { maxBody, resolve, reject };
+      this.exchange = { maxBody, pooled, resolve, reject };
+      if (body.length === 0) {
+        this.socket.write(head, 'latin1');
+        return;
+      }
+      this.sending = true;
+      const sent = () => {
+        this.sending = false;
+      };
+      this.socket.cork();
       this.socket.write(head, 'latin1');
+      for (let i = 0; i < body.length; i++) this.socket.write(body[i], i === body.length - 1 ? sent : undefined);
+      this.socket.uncork();
     });
   }
 
@@ -142,6 +169,9 @@ class Connection {
     try {
       if (this.body !== null) {
         this.bodyFilled += n;
+      } else if (this.chunked !== null) {
+        this.takeChunked(exchange, this.head.subarray(0, n));
+        return;
       } else {
         const searchFrom = Math.max(0, this.headLength - 3);
         this.headLength += n;
@@ -152,8 +182,18 @@ class Connection {
         }
         const parsed = parseHead(this.head.toString('latin1', 0, end));
         const ok = parsed.statusCode >= 200 && parsed.statusCode < 300;
-        if (parsed.length > (ok ? exchange.maxBody : MAX_ERROR_BODY)) throw new NotTaken(ok ? 'longer_than_range' : 'unframed');
-        const body = parsed.length === 0 ? Buffer.alloc(0) : ok ? bufferPool.allocate(parsed.length) : Buffer.allocUnsafe(parsed.length);
+        if (parsed.length < 0) {
+          // A block must land in a block of its length; an error's body or a PUT's answer may come chunked (S3 sends them so).
+          if (ok && exchange.pooled) throw new NotTaken('unframed');
+          this.parsed = parsed;
+          this.chunked = new ChunkedBody(ok ? exchange.maxBody : MAX_SMALL_BODY);
+          const extra = this.head.subarray(end + 4, this.headLength);
+          this.headLength = 0;
+          this.takeChunked(exchange, extra);
+          return;
+        }
+        if (parsed.length > (ok ? exchange.maxBody : MAX_SMALL_BODY)) throw new NotTaken(ok ? 'longer_than_range' : 'unframed');
+        const body = parsed.length === 0 ? Buffer.alloc(0) : ok && exchange.pooled ? bufferPool.allocate(parsed.length) : Buffer.allocUnsafe(parsed.length);
         const extra = this.head.subarray(end + 4, this.headLength);
         if (extra.length > body.length) this.overrun = true;
         this.bodyFilled = extra.copy(body, 0, 0, Math.min(extra.length, body.length));
@@ -168,6 +208,23 @@ class Connection {
     }
   }
 
+  /** The next bytes of a chunked body (copied out of the connection's buffer), and the response once it is all in. */
+  private takeChunked(exchange: Exchange, bytes: Buffer): void {
+    const chunked = this.chunked as ChunkedBody;
+    let taken: number;
+    try {
+      taken = chunked.push(bytes);
+    } catch (err) {
+      if (err instanceof ChunkedTooLongError) throw new NotTaken('unframed');
+      throw new HttpProtocolError((err as Error).message);
+    }
+    if (!chunked.done) return;
+    if (taken < bytes.length) this.overrun = true;
+    this.chunked = null;
+    this.body = chunked.body();
+    this.complete(exchange);
+  }
+
   private complete(exchange: Exchange): void {
     const head = this.parsed as ParsedHead;
     const body = this.body as Buffer;
@@ -175,7 +232,9 @@ class Connection {
     this.body = null;
     this.bodyFilled = 0;
     this.exchange = null;
-    if (!head.keepAlive || this.overrun) this.socket.destroy();
+    // Answered before the request's body was all out (S3 refusing a PUT
+    // early, say): what is left of it would be read as the next request.
+    if (!head.keepAlive || this.overrun || this.sending) this.socket.destroy();
     exchange.resolve({ head, body });
   }
 
@@ -185,6 +244,7 @@ class Connection {
     this.exchange = null;
     if (this.body !== null) bufferPool.release(this.body);
     this.body = null;
+    this.chunked = null;
     this.parsed = null;
     this.headLength = 0;
     exchange.reject(err);
@@ -252,35 +312,35 @@ class ConnectionPool {
   }
 }
 
-export interface DirectGetReaderOptions {
+export interface DirectHttpClientOptions {
   readonly maxSockets: number;
-  /** Counts each response given up (the store asks again through the SDK). */
-  readonly onFallback?: (reason: DirectGetFallback) => void;
+  /** Counts each response given up (the store sends the request again through the SDK). */
+  readonly onFallback?: (method: SignedRequest['method'], reason: DirectHttpFallback) => void;
 }
 
-/** Ranged GETs (HTTP or HTTPS) over keep-alive connections of its own, read into pooled blocks. */
-export class DirectGetReader {
+/** Ranged GETs and PUTs (HTTP or HTTPS) over keep-alive connections of its own. */
+export class DirectHttpClient {
   private readonly pools = new Map<string, ConnectionPool>();
   private readonly live = new Set<Connection>();
 
-  constructor(private readonly opts: DirectGetReaderOptions) {}
+  constructor(private readonly opts: DirectHttpClientOptions) {}
 
   /**
    * Sends a ranged GET (signed already) of `rangeLength` bytes and reads its
    * response: a 2xx body is a block of the buffer pool, held once for the
    * caller. Null when the request cannot be sent here, or the response is
-   * one this reader does not take (counted): the caller then asks its own way.
+   * one this client does not take (counted): the caller then asks its own way.
    */
-  async get(request: GetRequest, rangeLength: number, signal?: AbortSignal): Promise<DirectResponse | null> {
-    const planned = planRequest(request);
-    if (planned === null) return null;
-    try {
-      return await this.exchange(request, planned, rangeLength, signal);
-    } catch (err) {
-      if (!(err instanceof NotTaken)) throw err;
-      this.opts.onFallback?.(err.reason);
-      return null;
-    }
+  get(request: SignedRequest, rangeLength: number, signal?: AbortSignal): Promise<DirectResponse | null> {
+    return this.send(request, [], rangeLength, true, signal);
+  }
+
+  /**
+   * Sends a PUT (signed already, its Content-Length the parts' total) with
+   * `body`'s parts as they are, and reads its response. Null as for get().
+   */
+  put(request: SignedRequest, body: readonly Buffer[], signal?: AbortSignal): Promise<DirectResponse | null> {
+    return this.send(request, body, MAX_SMALL_BODY, false, signal);
   }
 
   destroy(): void {
@@ -288,7 +348,26 @@ export class DirectGetReader {
     for (const c of this.live) c.destroy();
   }
 
-  private async exchange(request: GetRequest, planned: PlannedRequest, rangeLength: number, signal: AbortSignal | undefined): Promise<DirectResponse> {
+  private async send(request: SignedRequest, body: readonly Buffer[], maxBody: number, pooled: boolean, signal: AbortSignal | undefined): Promise<DirectResponse | null> {
+    const planned = planRequest(request);
+    if (planned === null) return null;
+    try {
+      return await this.exchange(request, planned, body, maxBody, pooled, signal);
+    } catch (err) {
+      if (!(err instanceof NotTaken)) throw err;
+      this.opts.onFallback?.(request.method, err.reason);
+      return null;
+    }
+  }
+
+  private async exchange(
+    request: SignedRequest,
+    planned: PlannedRequest,
+    body: readonly Buffer[],
+    maxBody: number,
+    pooled: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<DirectResponse> {
     if (signal?.aborted) throw abortError();
     const key = `${request.protocol}//${request.hostname}:${planned.port}`;
     let pool = this.pools.get(key);
@@ -301,8 +380,8 @@ export class DirectGetReader {
     const onAbort = () => conn.destroy();
     signal?.addEventListener('abort', onAbort);
     try {
-      const { head, body } = await conn.request(planned.head, rangeLength);
-      return { statusCode: head.statusCode, reason: head.reason, headers: head.headers, body };
+      const response = await conn.request(planned.head, body, maxBody, pooled);
+      return { statusCode: response.head.statusCode, reason: response.head.reason, headers: response.head.headers, body: response.body };
     } catch (err) {
       if (signal?.aborted) throw abortError();
       throw err;
@@ -327,10 +406,10 @@ const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
 const TARGET = /^\/[\x21-\x7e]*$/;
 
 /** The request's head, or null where it cannot be sent here: a scheme other than HTTP(S), or bytes a request head must not carry. */
-function planRequest(request: GetRequest): PlannedRequest | null {
+function planRequest(request: SignedRequest): PlannedRequest | null {
   const tls = request.protocol === 'https:';
-  if ((request.protocol !== 'http:' && !tls) || !TARGET.test(request.path)) return null;
-  let head = `GET ${request.path} HTTP/1.1\r\n`;
+  if ((request.protocol !== 'http:' && !tls) || (request.method !== 'GET' && request.method !== 'PUT') || !TARGET.test(request.path)) return null;
+  let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
   for (const [name, value] of Object.entries(request.headers)) {
     if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) return null;
     head += `${name}: ${value}\r\n`;
@@ -356,17 +435,20 @@ function parseHead(text: string): ParsedHead {
     const value = line.slice(colon + 1).trim();
     headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
   }
-  if (headers['transfer-encoding'] !== undefined) throw new NotTaken('unframed');
+  const connection = (headers.connection ?? '').toLowerCase();
+  const keepAlive = status[1] === '1' ? !/(^|,)\s*close\s*(,|$)/.test(connection) : /(^|,)\s*keep-alive\s*(,|$)/.test(connection);
   let length: number;
   if (statusCode === 204 || statusCode === 304) length = 0;
-  else {
+  else if (headers['transfer-encoding'] !== undefined) {
+    // Chunked alone; any other coding is the SDK's to read. With a Content-Length too, the message is suspect: not kept alive (RFC 9112 §6.3).
+    if (headers['transfer-encoding'].toLowerCase() !== 'chunked') throw new NotTaken('unframed');
+    return { statusCode, reason: status[3] ?? '', headers, length: -1, keepAlive: keepAlive && headers['content-length'] === undefined };
+  } else {
     const declared = headers['content-length'];
     if (declared === undefined) throw new NotTaken('unframed');
     if (!/^\d{1,15}$/.test(declared)) throw new HttpProtocolError(`bad content-length: ${JSON.stringify(declared.slice(0, 100))}`);
     length = Number(declared);
   }
-  const connection = (headers.connection ?? '').toLowerCase();
-  const keepAlive = status[1] === '1' ? !/(^|,)\s*close\s*(,|$)/.test(connection) : /(^|,)\s*keep-alive\s*(,|$)/.test(connection);
   return { statusCode, reason: status[3] ?? '', headers, length, keepAlive };
 }
 

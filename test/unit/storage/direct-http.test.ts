@@ -24,6 +24,8 @@ interface SeenRequest {
   readonly end: number;
   /** How many requests this connection carried before this one. */
   readonly onConnection: number;
+  /** The request's body (a PUT's), all of it unless the server answers on the head. */
+  readonly body: Buffer;
 }
 
 type Answer = (req: SeenRequest, socket: Socket, n: number) => void;
@@ -34,6 +36,8 @@ class RawHttpServer {
   connections = 0;
   open = 0;
   maxOpen = 0;
+  /** Answer each request on its head, before its body is in (the body's bytes are then dropped). */
+  answerOnHead = false;
   private readonly sockets = new Set<Socket>();
 
   private constructor(
@@ -67,19 +71,42 @@ class RawHttpServer {
       this.sockets.delete(socket);
     });
     socket.on('error', () => {});
-    let pending = Buffer.alloc(0);
+    let pending: Buffer = Buffer.alloc(0);
     let served = 0;
-    socket.on('data', (chunk) => {
-      pending = Buffer.concat([pending, chunk]);
-      for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
+    /** A request whose body is still coming: its chunks so far (none kept if answered already) and how many bytes are left. */
+    let awaiting: { req: Omit<SeenRequest, 'body'>; chunks: Buffer[]; left: number; answered: boolean } | null = null;
+    const serve = (req: SeenRequest) => {
+      this.requests.push(req);
+      this.answer(req, socket, this.requests.length);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      for (;;) {
+        if (awaiting !== null) {
+          const take = pending.subarray(0, awaiting.left);
+          pending = pending.subarray(take.length);
+          awaiting.left -= take.length;
+          if (!awaiting.answered) awaiting.chunks.push(take);
+          if (awaiting.left > 0) return;
+          const { req, chunks, answered } = awaiting;
+          awaiting = null;
+          if (!answered) serve({ ...req, body: Buffer.concat(chunks) });
+          continue;
+        }
+        const end = pending.indexOf('\r\n\r\n');
+        if (end < 0) return;
         const lines = pending.subarray(0, end).toString('latin1').split('\r\n');
         pending = pending.subarray(end + 4);
         const [method, target] = lines[0].split(' ');
         const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
         const m = /^bytes=(\d+)-(\d+)$/.exec(headers.range ?? '');
         const req = { method, target, headers, start: m ? Number(m[1]) : 0, end: m ? Number(m[2]) + 1 : OBJECT.length, onConnection: served++ };
-        this.requests.push(req);
-        this.answer(req, socket, this.requests.length);
+        const length = Number(headers['content-length'] ?? 0);
+        if (length === 0) serve({ ...req, body: Buffer.alloc(0) });
+        else {
+          awaiting = { req, chunks: [], left: length, answered: this.answerOnHead };
+          if (this.answerOnHead) serve({ ...req, body: Buffer.alloc(0) });
+        }
       }
     });
   }
@@ -132,12 +159,12 @@ async function open(answer: Answer, options: Partial<S3ObjectStoreOptions> = {})
   return { server, store };
 }
 
-async function fallbacks(reason?: string): Promise<number> {
-  return metricValue(await metrics.text(), 'floe_object_store_get_fallbacks_total', reason === undefined ? {} : { reason });
+async function fallbacks(reason?: string, operation = 'get'): Promise<number> {
+  return metricValue(await metrics.text(), 'floe_object_store_sdk_fallbacks_total', reason === undefined ? { operation } : { operation, reason });
 }
 
-async function attempts(outcome: string): Promise<number> {
-  return metricValue(await metrics.text(), 'floe_object_store_requests_total', { operation: 'get', outcome });
+async function attempts(outcome: string, operation = 'get'): Promise<number> {
+  return metricValue(await metrics.text(), 'floe_object_store_requests_total', { operation, outcome });
 }
 
 afterEach(async () => {
@@ -294,10 +321,10 @@ describe('S3 ranged GETs read directly into pooled blocks', () => {
   });
 });
 
-describe('S3 ranged GETs over TLS', () => {
-  it('reads them directly too, verifying the endpoint\'s certificate and name as the SDK\'s client does', () => {
+describe('S3 ranged GETs and PUTs over TLS', () => {
+  it('sends them directly too, verifying the endpoint\'s certificate and name as the SDK\'s client does', () => {
     const fixtures = new URL('../../fixtures/', import.meta.url);
-    const run = spawnSync(process.execPath, [fileURLToPath(new URL('tls-direct-get.mjs', fixtures))], {
+    const run = spawnSync(process.execPath, [fileURLToPath(new URL('tls-direct-http.mjs', fixtures))], {
       env: { ...process.env, NODE_EXTRA_CA_CERTS: fileURLToPath(new URL('tls/cert.pem', fixtures)), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       encoding: 'utf8',
       timeout: 30_000,
@@ -308,11 +335,142 @@ describe('S3 ranged GETs over TLS', () => {
     expect(out.chunkedMatches).toBe(true);
     // Four GETs read directly on one connection; the chunked one asked there, then again by the SDK's client on its own.
     expect(out.fallbacks).toBe(1);
-    expect(out.requests.map((r: { target: string }) => r.target)).toEqual(['/bucket/o', '/bucket/o', '/bucket/o', '/bucket/o', '/bucket/chunked', '/bucket/chunked']);
+    expect(out.requests.map((r: { target: string }) => r.target)).toEqual(['/bucket/o', '/bucket/o', '/bucket/o', '/bucket/o', '/bucket/chunked', '/bucket/chunked', '/bucket/wal/1']);
     expect(out.requests.slice(0, 5).map((r: { connection: number }) => r.connection)).toEqual([1, 1, 1, 1, 1]);
     expect(out.requests[5].connection).not.toBe(1);
+    // The PUT's parts arrived whole and in order, sent once, on an upload connection of its own.
+    expect(out.putMatches).toBe(true);
+    expect(out.putConnection).not.toBe(1);
     // Reached at an address its certificate does not name, the endpoint is refused before any request.
     expect(out.wrongNameError).toMatch(/ObjectStoreError: .*IP: 127.0.0.2 is not in the cert's list/);
+  });
+});
+
+describe('WAL uploads (single PUTs) signed and sent without the SDK', () => {
+  const PREFIX = "we ird/ü!'()*/";
+  const ok = (socket: Socket) => socket.write('HTTP/1.1 200 OK\r\netag: "e"\r\ncontent-length: 0\r\n\r\n');
+  const PARTS = [OBJECT.subarray(0, 100), OBJECT.subarray(100, 300_000), OBJECT.subarray(300_000, 300_001), OBJECT.subarray(400_000, 1_400_000)];
+  const WHOLE = Buffer.concat(PARTS);
+
+  it('sends the parts as they are, once each PUT, with their CRC32C, signed over length and checksum, on one kept-alive connection', async () => {
+    const { server, store } = await open((req, socket) => ok(socket), { prefix: PREFIX });
+    await store.put('wal/a b', PARTS);
+    await store.put('wal/2', OBJECT.subarray(0, 5000));
+    expect(server.requests.map((q) => [q.method, q.target])).toEqual([
+      ['PUT', '/bucket/we%20ird/%C3%BC%21%27%28%29%2A/wal/a%20b'],
+      ['PUT', '/bucket/we%20ird/%C3%BC%21%27%28%29%2A/wal/2'],
+    ]);
+    const [first, second] = server.requests;
+    expect(first.body.equals(WHOLE)).toBe(true);
+    expect(second.body.equals(OBJECT.subarray(0, 5000))).toBe(true);
+    expect(first.headers['content-length']).toBe(String(WHOLE.length));
+    expect(first.headers['x-amz-checksum-crc32c']).toBe(crc32cBase64(WHOLE));
+    expect(second.headers['x-amz-checksum-crc32c']).toBe(crc32cBase64(OBJECT.subarray(0, 5000)));
+    expect(first.headers['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
+    expect(sigV4Check(first, 'SK')).toEqual({ valid: true, signed: ['content-length', 'host', 'x-amz-checksum-crc32c', 'x-amz-content-sha256', 'x-amz-date'] });
+    expect(sigV4Check(first, 'another secret').valid).toBe(false);
+    expect(server.connections).toBe(1);
+    expect(second.onConnection).toBe(1);
+    expect(await attempts('success', 'put')).toBe(2);
+    expect(await fallbacks(undefined, 'put')).toBe(0);
+    expect(metricValue(await metrics.text(), 'floe_object_store_bytes_total', { direction: 'upload' })).toBe(WHOLE.length + 5000);
+  });
+
+  it('sends a PUT whose answer it does not take again through the SDK, the same bytes, scoped as the SDK scopes it', async () => {
+    const { server, store } = await open((req, socket, n) => {
+      // Framed by the connection's end, as HTTP/1.0 servers do.
+      if (n === 1) socket.end('HTTP/1.1 200 OK\r\n\r\n');
+      else ok(socket);
+    });
+    await store.put('wal/1', PARTS);
+    const [ours, sdk] = server.requests;
+    expect(server.requests).toHaveLength(2);
+    expect(sdk.target).toBe('/bucket/wal/1?x-id=PutObject');
+    expect(ours.body.equals(WHOLE)).toBe(true);
+    expect(sdk.body.equals(WHOLE)).toBe(true);
+    expect(sdk.headers['x-amz-checksum-crc32c']).toBe(ours.headers['x-amz-checksum-crc32c']);
+    expect(sigV4Check(sdk, 'SK').valid).toBe(true);
+    const scopeOf = (q: SeenRequest) => /Credential=([^,]+),/.exec(q.headers.authorization ?? '')?.[1];
+    expect(scopeOf(ours)).toBe(scopeOf(sdk));
+    expect(await fallbacks('unframed', 'put')).toBe(1);
+    expect(await attempts('success', 'put')).toBe(1);
+  });
+
+  it('reads S3\'s answers to a PUT as the SDK does: SlowDown is retried, AccessDenied is not', async () => {
+    const { server, store } = await open((req, socket, n) => {
+      if (n === 1) xmlError(socket, '503 Slow Down', 'SlowDown');
+      else if (req.target.includes('denied')) xmlError(socket, '403 Forbidden', 'AccessDenied');
+      else ok(socket);
+    });
+    await store.put('wal/1', PARTS);
+    await expect(store.put('wal/denied', PARTS)).rejects.toThrow(/client_error.*AccessDenied|AccessDenied.*client_error/s);
+    expect(server.requests.map((q) => q.target)).toEqual(['/bucket/wal/1', '/bucket/wal/1', '/bucket/wal/denied']);
+    expect(server.requests.every((q) => q.body.equals(WHOLE))).toBe(true);
+    expect(await attempts('throttled', 'put')).toBe(1);
+    expect(await attempts('success', 'put')).toBe(1);
+    expect(await attempts('client_error', 'put')).toBe(1);
+    // Each error came framed and the body was all in: the connection was kept.
+    expect(server.connections).toBe(1);
+  });
+
+  it('reads chunked answers, as S3 often sends its errors, without asking again; broken chunking fails the attempt', async () => {
+    const chunkedError = (socket: Socket, status: string, code: string) => {
+      const xml = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>m</Message></Error>`;
+      socket.write(`HTTP/1.1 ${status}\r\ntransfer-encoding: chunked\r\n\r\n10\r\n${xml.slice(0, 16)}\r\n${(xml.length - 16).toString(16)}\r\n${xml.slice(16)}\r\n0\r\n\r\n`);
+    };
+    const { server, store } = await open((req, socket, n) => {
+      if (req.target.startsWith('/bucket/missing')) chunkedError(socket, '404 Not Found', 'NoSuchKey');
+      else if (n === 2) chunkedError(socket, '503 Slow Down', 'SlowDown');
+      else if (n === 4) socket.write('HTTP/1.1 500 Internal Server Error\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n');
+      else if (n === 6) socket.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n');
+      else ok(socket);
+    });
+    await expect(store.get('missing', { start: 0, end: 10 })).rejects.toBeInstanceOf(ObjectNotFoundError);
+    await store.put('wal/1', PARTS);
+    await store.put('wal/2', PARTS);
+    await store.put('wal/3', PARTS);
+    expect(server.requests.map((q) => q.target)).toEqual(['/bucket/missing', '/bucket/wal/1', '/bucket/wal/1', '/bucket/wal/2', '/bucket/wal/2', '/bucket/wal/3']);
+    expect(await fallbacks(undefined, 'get')).toBe(0);
+    expect(await fallbacks(undefined, 'put')).toBe(0);
+    expect(await attempts('not_found')).toBe(1);
+    expect(await attempts('throttled', 'put')).toBe(1);
+    expect(await attempts('network_error', 'put')).toBe(1);
+    expect(await attempts('success', 'put')).toBe(3);
+    // The broken one ended its connection; the others were kept (reads and uploads on connections of their own).
+    expect(server.requests.map((q) => q.onConnection)).toEqual([0, 0, 1, 2, 0, 1]);
+  });
+
+  it('drops the connection when S3 answers before the body is all sent, and puts again on a new one', async () => {
+    const big = Array.from({ length: 8 }, () => OBJECT);
+    const { server, store } = await open((req, socket, n) => {
+      if (n === 1) {
+        // Refused on its head; the server reads no more of it, and takes the next one whole.
+        socket.pause();
+        server.answerOnHead = false;
+        xmlError(socket, '500 Internal Server Error', 'InternalError');
+      } else ok(socket);
+    });
+    server.answerOnHead = true;
+    await store.put('wal/big', big);
+    expect(server.requests).toHaveLength(2);
+    expect(server.requests[1].body.equals(Buffer.concat(big))).toBe(true);
+    expect(server.requests[1].onConnection).toBe(0);
+    expect(server.connections).toBe(2);
+    expect(await attempts('server_error', 'put')).toBe(1);
+    expect(await attempts('success', 'put')).toBe(1);
+    // Not sent again on the refused connection, behind what was left of the first body.
+    expect(await attempts('timeout', 'put')).toBe(0);
+  });
+
+  it('gives up on a server that takes the body and never answers, at s3.request.timeout.ms per attempt', async () => {
+    const { server, store } = await open(() => {}, { requestTimeoutMs: 200, maxAttempts: 2 });
+    const started = Date.now();
+    await expect(store.put('wal/1', PARTS)).rejects.toThrow(ObjectStoreError);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(await attempts('timeout', 'put')).toBe(2);
+    expect(server.requests).toHaveLength(2);
+    expect(server.requests.every((q) => q.body.equals(WHOLE))).toBe(true);
+    expect(server.connections).toBe(2);
   });
 });
 
@@ -351,18 +509,25 @@ describe('block reads signed without the SDK', () => {
     expect(Math.abs(Date.parse(ours.headers['x-amz-date'].replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z')) - Date.now())).toBeLessThan(60_000);
   });
 
-  it('read back what S3 stored under keys that need escaping (s3rver)', async () => {
+  it('read back what S3 stored under keys that need escaping, put here too (s3rver)', async () => {
     const s3 = await startS3Server();
     const metrics = new BrokerMetrics();
     const store = new S3ObjectStore(s3Options(s3, PREFIX), metrics);
     try {
       await store.put('s3stream/a b', OBJECT);
       for (const r of RANGES) expect((await store.get('s3stream/a b', r)).equals(OBJECT.subarray(r.start, r.end))).toBe(true);
+      // An upload of parts, read back whole (through the SDK) and listed at its size.
+      const parts = [OBJECT.subarray(0, 10), OBJECT.subarray(20, 600_000), OBJECT.subarray(2_000_000)];
+      await store.put('wal/ü 1', parts);
+      expect((await store.get('wal/ü 1')).equals(Buffer.concat(parts))).toBe(true);
+      expect(await store.head('wal/ü 1')).toMatchObject({ size: Buffer.concat(parts).length });
       const text = await metrics.text();
-      expect(metricValue(text, 'floe_object_store_requests_total', { operation: 'get' })).toBe(RANGES.length);
+      expect(metricValue(text, 'floe_object_store_requests_total', { operation: 'put', outcome: 'success' })).toBe(2);
+      expect(metricValue(text, 'floe_object_store_requests_total', { operation: 'get' })).toBe(RANGES.length + 1);
       // s3rver answers bytes=0-0 with the whole object: that one is given up and asked again through the SDK.
-      expect(metricValue(text, 'floe_object_store_get_fallbacks_total')).toBe(1);
-      expect(metricValue(text, 'floe_object_store_get_fallbacks_total', { reason: 'longer_than_range' })).toBe(1);
+      expect(metricValue(text, 'floe_object_store_sdk_fallbacks_total', { operation: 'get' })).toBe(1);
+      expect(metricValue(text, 'floe_object_store_sdk_fallbacks_total', { operation: 'get', reason: 'longer_than_range' })).toBe(1);
+      expect(metricValue(text, 'floe_object_store_sdk_fallbacks_total', { operation: 'put' })).toBe(0);
     } finally {
       await store.close();
       await s3.stop();
@@ -389,4 +554,16 @@ function sigV4Check(req: SeenRequest, secret: string): { valid: boolean; signed:
   const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
   const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), 'aws4_request');
   return { valid: createHmac('sha256', key).update(toSign).digest('hex') === signature, signed };
+}
+
+/** CRC32C (Castagnoli, reflected 0x82f63b78), bit by bit: the checksum S3 checks a PUT's body against, in its header's base64. */
+function crc32cBase64(data: Buffer): string {
+  let crc = 0xffffffff;
+  for (const byte of data) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+  }
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE((crc ^ 0xffffffff) >>> 0);
+  return out.toString('base64');
 }
