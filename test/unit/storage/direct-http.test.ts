@@ -11,6 +11,7 @@ import { BrokerMetrics } from '../../../src/observability/metrics.js';
 import { S3ObjectStore, type S3ObjectStoreOptions } from '../../../src/storage/objectstore/s3.js';
 import { ObjectNotFoundError, ObjectStoreError } from '../../../src/storage/objectstore/types.js';
 import { metricValue } from '../../helpers/metrics.js';
+import { seededRandom } from '../../helpers/random.js';
 import { startS3Server } from '../../helpers/s3-server.js';
 import { s3Options } from './store-kinds.js';
 
@@ -318,6 +319,77 @@ describe('S3 ranged GETs read directly into pooled blocks', () => {
     expect((await store.get('o', { start: 1000, end: 2000 })).equals(OBJECT.subarray(1000, 2000))).toBe(true);
     expect(server.connections).toBe(2);
     expect(await attempts('success')).toBe(2);
+  });
+});
+
+describe('hostile answers', () => {
+  it('gives every GET its exact bytes or a typed failure, and every PUT an answer or a typed failure, in bounded time, whatever the framing', async () => {
+    const { int, rand } = seededRandom(0x5eed4);
+    // A valid answer, then its framing damaged: bytes of the head (or of a chunked body's framing) flipped, dropped or
+    // repeated, or the answer cut short and the connection closed. A block's own bytes are left alone, and so is the
+    // blank line that ends its head (moving it moves bytes between head and body): that is a different body, which
+    // HTTP cannot tell from the right one (the object format's block CRC does, in the broker).
+    const answer = (req: SeenRequest, socket: Socket) => {
+      let head: Buffer;
+      let payload = Buffer.alloc(0);
+      if (req.method === 'GET') {
+        payload = OBJECT.subarray(req.start, req.end);
+        head = Buffer.from(`HTTP/1.1 206 Partial Content\r\ncontent-range: bytes ${req.start}-${req.end - 1}/${OBJECT.length}\r\ncontent-length: ${payload.length}\r\n\r\n`);
+      } else if (rand() < 0.5) {
+        head = Buffer.from('HTTP/1.1 200 OK\r\netag: "e"\r\ncontent-length: 0\r\n\r\n');
+      } else {
+        const xml = '<Error><Code>SlowDown</Code></Error>';
+        head = Buffer.from(`HTTP/1.1 503 Slow Down\r\ntransfer-encoding: chunked\r\n\r\n5\r\n${xml.slice(0, 5)}\r\n${(xml.length - 5).toString(16)}\r\n${xml.slice(5)}\r\n0\r\n\r\n`);
+      }
+      const at = int(req.method === 'GET' ? head.length - 4 : head.length);
+      switch (int(5)) {
+        case 0:
+          head[at] ^= 1 << int(8);
+          break;
+        case 1:
+          head = Buffer.concat([head.subarray(0, at), head.subarray(at + 1 + int(3))]);
+          break;
+        case 2:
+          head = Buffer.concat([head.subarray(0, at), head.subarray(at - int(Math.min(at, 4)), at), head.subarray(at)]);
+          break;
+        case 3: {
+          const whole = Buffer.concat([head, payload]);
+          socket.end(whole.subarray(0, int(whole.length)));
+          return;
+        }
+        default:
+          break; // left whole, so that some succeed
+      }
+      socket.write(Buffer.concat([head, payload]));
+    };
+    const { server, store } = await open(answer, { requestTimeoutMs: 150, maxAttempts: 2, maxConnections: 4 });
+    const outcomes = { got: 0, failed: 0 };
+    const started = Date.now();
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, i) => {
+          const start = int(OBJECT.length - 70_000);
+          const range = { start, end: start + 1 + int(65_536) };
+          try {
+            if (i % 2 === 0) expect((await store.get('o', range)).equals(OBJECT.subarray(range.start, range.end))).toBe(true);
+            else await store.put(`wal/${round}-${i}`, [OBJECT.subarray(0, 1000), OBJECT.subarray(range.start, range.end)]);
+            outcomes.got++;
+          } catch (err) {
+            expect(err).toBeInstanceOf(ObjectStoreError);
+            outcomes.failed++;
+          }
+        }),
+      );
+    }
+    expect(outcomes.got + outcomes.failed).toBe(80);
+    expect(outcomes.got).toBeGreaterThan(0);
+    expect(outcomes.failed).toBeGreaterThan(0);
+    // Each attempt ends in about the request timeout at worst; ten rounds, two attempts each.
+    expect(Date.now() - started).toBeLessThan(10 * 2 * (150 + 50) + 5000);
+    // And the client is sound after it all.
+    server.answer = (req, socket) => (req.method === 'GET' ? partial(req, socket) : socket.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'));
+    expect((await store.get('o', { start: 3, end: 300_003 })).equals(OBJECT.subarray(3, 300_003))).toBe(true);
+    await store.put('wal/after', OBJECT);
   });
 });
 
