@@ -19,7 +19,9 @@ import { readIntoUserBuffers } from './user-buffer.js';
 /**
  * Reads between frames go to chunks of this size (from the buffer pool): a frame that fits
  * is a view of its chunk, and a larger one is copied only as far as this
- * before the rest of it is read in place (FrameDecoder.readTarget).
+ * before the rest of it is read in place (FrameDecoder.readTarget); after a
+ * frame larger than this, only the next one's first bytes are read into a
+ * chunk (FrameDecoder.chunkReadBytes).
  */
 const READ_CHUNK_BYTES = 16 * 1024;
 
@@ -133,7 +135,11 @@ export class Connection {
   private nextReadBuffer(): Buffer {
     const target = this.closed ? null : this.decoder.readTarget();
     this.readingTarget = target !== null;
-    return target ?? bufferPool.allocate(READ_CHUNK_BYTES);
+    if (target !== null) return target;
+    const chunk = bufferPool.allocate(READ_CHUNK_BYTES);
+    // After a large frame, only the next one's first bytes: the rest is then read in place, not copied (FrameDecoder).
+    const size = this.decoder.chunkReadBytes(READ_CHUNK_BYTES);
+    return size < chunk.length ? chunk.subarray(0, size) : chunk;
   }
 
   /** n bytes read into the buffer nextReadBuffer gave; false stops reading. */

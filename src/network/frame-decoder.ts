@@ -20,6 +20,17 @@ export interface FrameMemory {
 
 const UNPOOLED: FrameMemory = { allocate: (size) => Buffer.allocUnsafe(size), retain: () => {}, release: () => {} };
 
+/**
+ * After a frame larger than a chunk, a read at the next frame's start takes
+ * only this much of it (chunkReadBytes): clients pipeline requests of much
+ * the same size, so the next frame is likely large too, and whatever of it a
+ * chunk read took would be copied into its own buffer by readTarget, up to a
+ * chunk per request (8.6% of the broker's main thread on fs produce with
+ * 16 KiB chunks, 2026-12-06). The read costs one system call either way:
+ * the size first, then the rest in place.
+ */
+const HEAD_READ_BYTES = 64;
+
 export class FrameTooLargeError extends Error {
   override readonly name = 'FrameTooLargeError';
 }
@@ -31,6 +42,8 @@ export class FrameDecoder {
   /** The frame being read in place (readTarget), and how much of it has arrived. */
   private target: Buffer | null = null;
   private targetFilled = 0;
+  private lastFrameSize = 0;
+  private copied = 0;
 
   constructor(
     private readonly maxFrameBytes: number,
@@ -40,6 +53,21 @@ export class FrameDecoder {
 
   get bufferedBytes(): number {
     return this.target === null ? this.buffered : this.targetFilled;
+  }
+
+  /** Bytes copied so far to assemble frames (the rest were read in place or are views of what was pushed). */
+  get copiedBytes(): number {
+    return this.copied;
+  }
+
+  /**
+   * How much the next read should take when it goes to a fresh chunk of
+   * `chunkBytes` (readTarget() gave null): HEAD_READ_BYTES at the start of a
+   * frame that follows one larger than a chunk, else the whole chunk (a
+   * frame too large to be read in place is assembled from whole chunks).
+   */
+  chunkReadBytes(chunkBytes: number): number {
+    return this.lastFrameSize > chunkBytes && this.target === null && this.buffered === 0 ? Math.min(HEAD_READ_BYTES, chunkBytes) : chunkBytes;
   }
 
   /**
@@ -58,6 +86,7 @@ export class FrameDecoder {
       filled += c.length;
       this.memory.release(c);
     }
+    this.copied += filled;
     this.chunks = [];
     this.buffered = 0;
     this.target = frame;
@@ -74,6 +103,7 @@ export class FrameDecoder {
     this.target = null;
     this.targetFilled = 0;
     this.frameSize = -1;
+    this.lastFrameSize = frame.length;
     return [frame];
   }
 
@@ -94,6 +124,7 @@ export class FrameDecoder {
       }
       if (this.buffered < this.frameSize) break;
       frames.push(this.take(this.frameSize, true));
+      this.lastFrameSize = this.frameSize;
       this.frameSize = -1;
     }
     return frames;
@@ -118,6 +149,7 @@ export class FrameDecoder {
         const k = Math.min(c.length, n - filled);
         c.copy(out, filled, 0, k);
         filled += k;
+        this.copied += k;
         if (k === c.length) this.memory.release(this.chunks.shift() as Buffer);
         else this.chunks[0] = c.subarray(k);
       }

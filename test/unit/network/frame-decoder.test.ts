@@ -92,6 +92,35 @@ describe('FrameDecoder', () => {
     expect(decoder.readTarget()).toBeNull();
   });
 
+  it('after a large frame, reads only the next one\'s first bytes into a chunk, so pipelined large frames are not copied', () => {
+    const CHUNK = 16 * 1024;
+    const large = () => randomBytes(100_000);
+    // Pipelined produce-sized frames, small ones between, one past the in-place limit (assembled from chunks), and large again.
+    const bodies = [large(), large(), large(), randomBytes(300), randomBytes(9_000), large(), randomBytes(1_500_000), large(), large(), Buffer.alloc(0), large()];
+    const stream = framed(bodies);
+    const decoder = new FrameDecoder(4 << 20, 1 << 20);
+    const out: Buffer[] = [];
+    let reads = 0;
+    // The peer has sent everything: each read takes all its buffer can hold, as a socket with a backlog does.
+    for (let at = 0; at < stream.length; reads++) {
+      const target = decoder.readTarget();
+      const buf = target ?? Buffer.alloc(decoder.chunkReadBytes(CHUNK));
+      const n = Math.min(buf.length, stream.length - at);
+      stream.copy(buf, 0, at, at + n);
+      at += n;
+      out.push(...(target !== null ? decoder.filled(n) : decoder.push(buf.subarray(0, n))));
+    }
+    expect(out.map((f) => f.toString('base64'))).toEqual(bodies.map((b) => b.toString('base64')));
+    // Copied: the first chunk of the first large frame and of the one after the small frames (each shared a chunk
+    // read with what came before it), a few bytes of each frame after a large one, and the frame past the limit
+    // (assembled from chunks, as before). With a whole chunk read at every frame's start, each of the other five
+    // large frames would have had 16 KiB copied too.
+    expect(decoder.copiedBytes).toBeLessThan(2 * CHUNK + 1_500_000 + bodies.length * 64);
+    expect(decoder.copiedBytes).toBeGreaterThanOrEqual(1_500_000);
+    // And no more reads than before: the frame past the limit still came in whole chunks, not 64-byte reads.
+    expect(reads).toBeLessThan(1_500_000 / CHUNK + 3 * bodies.length);
+  });
+
   it('refuses a frame claiming more than the maximum before anything is allocated, and holds no more than was sent of a smaller one', () => {
     const decoder = new FrameDecoder(1000, 1000);
     expect(() => decoder.push(Buffer.from([0, 0, 0x03, 0xe9]))).toThrow(FrameTooLargeError);
