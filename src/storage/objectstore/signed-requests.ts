@@ -31,7 +31,7 @@ const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 /** The key of the requests the routes are learnt from (never sent). */
 const PROBE_KEY = 'floe-route-probe';
-/** After a failed attempt to learn the route (no credentials yet, say), GETs go the SDK's way this long before the next. */
+/** After a failed attempt to learn a route (no credentials yet, say), its requests go the SDK's way this long before the next. */
 const RELEARN_MS = 60_000;
 /** The longest the SDK may take to build the probe request. */
 const PROBE_TIMEOUT_MS = 10_000;

@@ -1,7 +1,9 @@
-// The S3 store's ranged GETs read straight into pooled blocks (direct-get.ts),
+// The S3 store's ranged GETs, read straight into pooled blocks, and its
+// single PUTs, written part by part (direct-http.ts, signed-requests.ts),
 // against an HTTP server written here byte by byte, so that each way a
 // server can frame (or break) a response is met: the bytes that come back,
-// the requests and connections the server saw, and the fallbacks counted.
+// the requests, bodies and connections the server saw, and the fallbacks
+// counted.
 import { spawnSync } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
