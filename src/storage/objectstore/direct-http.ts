@@ -352,7 +352,7 @@ export class DirectHttpClient {
     const planned = planRequest(request);
     if (planned === null) return null;
     try {
-      return await this.exchange(request, planned, body, maxBody, pooled, signal);
+      return await this.exchange(planned, body, maxBody, pooled, signal);
     } catch (err) {
       if (!(err instanceof NotTaken)) throw err;
       this.opts.onFallback?.(request.method, err.reason);
@@ -361,7 +361,6 @@ export class DirectHttpClient {
   }
 
   private async exchange(
-    request: SignedRequest,
     planned: PlannedRequest,
     body: readonly Buffer[],
     maxBody: number,
@@ -369,7 +368,7 @@ export class DirectHttpClient {
     signal: AbortSignal | undefined,
   ): Promise<DirectResponse> {
     if (signal?.aborted) throw abortError();
-    const key = `${request.protocol}//${request.hostname}:${planned.port}`;
+    const key = `${planned.tls ? 'https' : 'http'}://${planned.host}:${planned.port}`;
     let pool = this.pools.get(key);
     if (pool === undefined) {
       pool = new ConnectionPool(planned.host, planned.port, planned.tls, this.opts.maxSockets);
@@ -408,7 +407,7 @@ const TARGET = /^\/[\x21-\x7e]*$/;
 /** The request's head, or null where it cannot be sent here: a scheme other than HTTP(S), or bytes a request head must not carry. */
 function planRequest(request: SignedRequest): PlannedRequest | null {
   const tls = request.protocol === 'https:';
-  if ((request.protocol !== 'http:' && !tls) || (request.method !== 'GET' && request.method !== 'PUT') || !TARGET.test(request.path)) return null;
+  if ((request.protocol !== 'http:' && !tls) || !TARGET.test(request.path)) return null;
   let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
   for (const [name, value] of Object.entries(request.headers)) {
     if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) return null;
@@ -437,19 +436,20 @@ function parseHead(text: string): ParsedHead {
   }
   const connection = (headers.connection ?? '').toLowerCase();
   const keepAlive = status[1] === '1' ? !/(^|,)\s*close\s*(,|$)/.test(connection) : /(^|,)\s*keep-alive\s*(,|$)/.test(connection);
+  const declared = headers['content-length'];
   let length: number;
   if (statusCode === 204 || statusCode === 304) length = 0;
   else if (headers['transfer-encoding'] !== undefined) {
-    // Chunked alone; any other coding is the SDK's to read. With a Content-Length too, the message is suspect: not kept alive (RFC 9112 §6.3).
+    // Chunked alone; any other coding is the SDK's to read.
     if (headers['transfer-encoding'].toLowerCase() !== 'chunked') throw new NotTaken('unframed');
-    return { statusCode, reason: status[3] ?? '', headers, length: -1, keepAlive: keepAlive && headers['content-length'] === undefined };
+    length = -1;
   } else {
-    const declared = headers['content-length'];
     if (declared === undefined) throw new NotTaken('unframed');
     if (!/^\d{1,15}$/.test(declared)) throw new HttpProtocolError(`bad content-length: ${JSON.stringify(declared.slice(0, 100))}`);
     length = Number(declared);
   }
-  return { statusCode, reason: status[3] ?? '', headers, length, keepAlive };
+  // Chunked with a Content-Length too, the message is suspect: not kept alive (RFC 9112 §6.3).
+  return { statusCode, reason: status[3] ?? '', headers, length, keepAlive: keepAlive && !(length < 0 && declared !== undefined) };
 }
 
 /** The error a request cut short by its signal ends with (the SDK's name for it, which classifyS3Error knows). */

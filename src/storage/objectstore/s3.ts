@@ -128,7 +128,7 @@ export class S3ObjectStore implements ObjectStore {
     // A single PUT's body is at most the multipart threshold (see put).
     this.client = this.newClient(opts.multipartThresholdBytes);
     this.readClient = this.newClient();
-    const onFallback = (method: 'GET' | 'PUT', reason: string) => this.metrics.objectStoreSdkFallbacks.labels(method === 'GET' ? 'get' : 'put', reason).inc();
+    const onFallback = (method: 'GET' | 'PUT', reason: string) => this.metrics.objectStoreSdkFallbacks.labels(method.toLowerCase(), reason).inc();
     this.directReads = new DirectHttpClient({ maxSockets: opts.maxConnections, onFallback });
     this.directUploads = new DirectHttpClient({ maxSockets: opts.maxConnections, onFallback });
     this.signed = new SignedObjectRequests(this.readClient, this.client, opts.bucket, opts.prefix, this.directReads, this.directUploads);
