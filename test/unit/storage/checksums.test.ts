@@ -46,6 +46,18 @@ describe('CRC32C combination', () => {
     expect(crc32c(digits)).toBe(0xe3069283);
     expect(crc32cCombine(crc32c(digits.subarray(0, 4)), crc32c(digits.subarray(4)), 5)).toBe(0xe3069283);
   });
+
+  it('holds for second pieces whose lengths have a nonzero byte in each of their four places', () => {
+    // The power of x is built a byte of the length at a time: 0x01100305 and 0x01020304 bytes reach the fourth.
+    const data = randomBytes(0x01100305);
+    for (const at of [0, 1, 0x0102, 0x010203, data.length - 0x0305]) {
+      const b = data.subarray(at);
+      expect(crc32cCombine(crc32c(data.subarray(0, at)), crc32c(b), b.length)).toBe(crc32c(data));
+    }
+    const head = Buffer.from('floe');
+    const zeros = Buffer.alloc(0x01020304);
+    expect(crc32cCombine(crc32c(head), crc32c(zeros), zeros.length)).toBe(crc32c(Buffer.concat([head, zeros])));
+  });
 });
 
 describe('a whole batch\'s CRC from its own', () => {
