@@ -72,6 +72,21 @@ describe('BufferPool', () => {
     expect(pool.holders(plain)).toBe(0);
     expect(pool.stats()).toEqual({ reused: 0, allocated: 0, freeBytes: 0 });
     expect(pool.allocate(100 * KiB).buffer).not.toBe(plain.buffer);
+    // Nor another pool's: its holders are counted by that pool alone.
+    const other = new BufferPool(16 * KiB, 1024 * KiB, 64 * 1024 * KiB);
+    const theirs = other.allocate(100 * KiB);
+    pool.retain(theirs);
+    pool.release(theirs);
+    pool.release(theirs);
+    expect(pool.holders(theirs)).toBe(0);
+    expect(other.holders(theirs)).toBe(1);
+    expect(pool.stats().freeBytes).toBe(0);
+    // A stray release after the last one returns nothing twice.
+    other.release(theirs);
+    other.release(theirs);
+    expect(other.stats().freeBytes).toBe(theirs.buffer.byteLength);
+    expect(other.allocate(100 * KiB).buffer).toBe(theirs.buffer);
+    expect(other.allocate(100 * KiB).buffer).not.toBe(theirs.buffer);
   });
 
   it('keeps at most maxFreeBytes of released buffers', () => {
